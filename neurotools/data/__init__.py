@@ -1,0 +1,24 @@
+"""Recording model, NWB reading and writing, binning, simulators."""
+
+from neurotools.data.nwb_reader import open_nwb, read_nwb, summarize
+from neurotools.data.recording import (
+    BehaviorSeries,
+    IntervalTable,
+    Recording,
+    SourceFile,
+    TraceSeries,
+)
+from neurotools.data.validate import check_nwb_file, sha256_file
+
+__all__ = [
+    "BehaviorSeries",
+    "IntervalTable",
+    "Recording",
+    "SourceFile",
+    "TraceSeries",
+    "check_nwb_file",
+    "open_nwb",
+    "read_nwb",
+    "sha256_file",
+    "summarize",
+]

@@ -1,0 +1,277 @@
+"""Binning spike trains to counts, smoothing to rates, resampling traces: in one place.
+
+Every analysis gets its neurons x time matrix from :func:`neural_matrix`, so the bin edges,
+the ``bin_times`` (bin centres, seconds on the file's clock) and the neuron selection agree
+everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from neurotools.data.recording import Recording
+from neurotools.errors import UserError
+
+
+def bin_edges(t_start: float, t_stop: float, bin_size: float) -> np.ndarray:
+    """Edges of contiguous bins of width ``bin_size`` covering [t_start, t_stop).
+
+    Parameters
+    ----------
+    t_start, t_stop : float
+        Range in seconds; the last partial bin is dropped.
+    bin_size : float
+        Bin width in seconds (> 0).
+
+    Returns
+    -------
+    ndarray, shape (T + 1,)
+        Bin edges in seconds.
+    """
+    if not bin_size > 0:
+        raise UserError(f"The bin size must be positive. Got {bin_size} s instead.")
+    n = int(np.floor((t_stop - t_start) / bin_size + 1e-9))
+    if n < 1:
+        raise UserError(
+            f"The time range {t_start:g}-{t_stop:g} s is shorter than one bin of {bin_size:g} s; "
+            "widen the range or shrink the bin."
+        )
+    return t_start + bin_size * np.arange(n + 1)
+
+
+def bin_spikes(spike_times: list[np.ndarray], edges: np.ndarray) -> np.ndarray:
+    """Count spikes of each unit in each bin.
+
+    Parameters
+    ----------
+    spike_times : list of ndarray
+        Sorted spike times (s), one array per unit.
+    edges : ndarray, shape (T + 1,)
+        Bin edges (s), increasing and evenly spaced or not.
+
+    Returns
+    -------
+    ndarray of int64, shape (T, N)
+        Spike counts (time x units).
+    """
+    counts = np.zeros((len(edges) - 1, len(spike_times)), dtype=np.int64)
+    for j, st in enumerate(spike_times):
+        idx = np.searchsorted(edges, st, side="right") - 1
+        idx = idx[(idx >= 0) & (idx < len(edges) - 1)]
+        counts[:, j] = np.bincount(idx, minlength=len(edges) - 1)
+    return counts
+
+
+def smooth(values: np.ndarray, bin_size: float, sigma_s: float) -> np.ndarray:
+    """Gaussian smoothing along time (axis 0).
+
+    Parameters
+    ----------
+    values : ndarray, shape (T, ...)
+        Samples on bins of width ``bin_size`` seconds.
+    bin_size : float
+        Bin width in seconds.
+    sigma_s : float
+        Kernel standard deviation in seconds; 0 returns a float copy.
+    """
+    values = np.asarray(values, dtype=float)
+    if sigma_s <= 0:
+        return values.copy()
+    return gaussian_filter1d(values, sigma=sigma_s / bin_size, axis=0, mode="nearest")
+
+
+def firing_rates(counts: np.ndarray, bin_size: float, sigma_s: float = 0.0) -> np.ndarray:
+    """Counts per bin to rates in Hz, optionally Gaussian-smoothed (sigma in seconds)."""
+    return smooth(counts, bin_size, sigma_s) / bin_size
+
+
+def resample_traces(data: np.ndarray, timestamps: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Average trace samples within each bin; empty bins are linearly interpolated.
+
+    Parameters
+    ----------
+    data : ndarray, shape (T, C)
+    timestamps : ndarray, shape (T,)
+        Sample times in seconds.
+    edges : ndarray, shape (B + 1,)
+        Bin edges in seconds.
+
+    Returns
+    -------
+    ndarray, shape (B, C)
+    """
+    data = np.asarray(data, dtype=float)
+    idx = np.searchsorted(edges, timestamps, side="right") - 1
+    ok = (idx >= 0) & (idx < len(edges) - 1)
+    nb = len(edges) - 1
+    sums = np.zeros((nb, data.shape[1]))
+    np.add.at(sums, idx[ok], np.nan_to_num(data[ok]))
+    n = np.bincount(idx[ok], minlength=nb).astype(float)
+    out = np.full((nb, data.shape[1]), np.nan)
+    have = n > 0
+    out[have] = sums[have] / n[have, None]
+    if not have.all() and have.any():
+        centres = 0.5 * (edges[:-1] + edges[1:])
+        for c in range(data.shape[1]):
+            out[~have, c] = np.interp(centres[~have], centres[have], out[have, c])
+    return out
+
+
+@dataclass
+class NeuralMatrix:
+    """A neurons x time matrix ready for an analysis.
+
+    Attributes
+    ----------
+    values : ndarray, shape (T, N)
+        Spike counts (int) for ``source == "units"``, else trace values averaged per bin.
+    bin_times : ndarray, shape (T,)
+        Bin centres in seconds on the file's clock.
+    bin_size : float
+        Bin width in seconds.
+    source : str
+        ``"units"``, ``"rois"`` or ``"acquisition"``.
+    neuron_indices : ndarray, shape (N,)
+        Index of each kept neuron in the source.
+    labels : list of str
+        Label of each kept neuron.
+    """
+
+    values: np.ndarray
+    bin_times: np.ndarray
+    bin_size: float
+    source: str
+    neuron_indices: np.ndarray
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def is_counts(self) -> bool:
+        """Whether ``values`` are spike counts."""
+        return self.source == "units"
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Bin edges in seconds, shape (T + 1,)."""
+        return np.append(self.bin_times - self.bin_size / 2, self.bin_times[-1] + self.bin_size / 2)
+
+
+def neural_matrix(
+    recording: Recording,
+    source: str = "auto",
+    bin_size: float | None = 0.05,
+    t_start: float | None = None,
+    t_stop: float | None = None,
+    units: list[int] | None = None,
+) -> NeuralMatrix:
+    """The binned neurons x time matrix of a recording: the one place analyses get data from.
+
+    Parameters
+    ----------
+    recording : Recording
+    source : str
+        ``"auto"``, ``"units"``, ``"rois"`` or ``"acquisition"``.
+    bin_size : float or None
+        Bin width in seconds. For traces, None keeps the native samples.
+    t_start, t_stop : float or None
+        Time range in seconds (default: the whole recording).
+    units : list of int or None
+        Indices of the neurons to keep (default: all).
+
+    Returns
+    -------
+    NeuralMatrix
+
+    Raises
+    ------
+    UserError
+        No usable neural data, a missing source, an empty range or an out-of-range index.
+    """
+    source = recording.choose_source(source)
+    if source == "units":
+        n_total = recording.n_units
+    else:
+        series = recording.trace_for(source)
+        n_total = series.n_channels
+    if units is not None:
+        bad = [i for i in units if i >= n_total]
+        if bad:
+            raise UserError(
+                f"Neuron index {bad[0]} is out of range: {recording.source.name} has {n_total} "
+                f"neurons in its {source} data (indices 0-{n_total - 1})."
+            )
+        keep = np.asarray(units, dtype=int)
+    else:
+        keep = np.arange(n_total)
+    if len(keep) == 0:
+        raise UserError("No neurons selected; keep at least one.")
+    labels_all = recording.neuron_labels(source)
+    labels = [labels_all[i] for i in keep]
+
+    if source == "units":
+        lo, hi = recording.time_range()
+        t0 = lo if t_start is None else t_start
+        t1 = hi if t_stop is None else t_stop
+        if bin_size is None:
+            raise UserError("Spike data need a bin size in seconds.")
+        edges = bin_edges(t0, t1, bin_size)
+        trains = [recording.spike_times[i] for i in keep]
+        values = bin_spikes(trains, edges)
+        centres = 0.5 * (edges[:-1] + edges[1:])
+        return NeuralMatrix(values, centres, float(bin_size), source, keep, labels)
+
+    ts = series.timestamps
+    t0 = ts[0] if t_start is None else t_start
+    t1 = ts[-1] + (np.median(np.diff(ts)) if len(ts) > 1 else 0) if t_stop is None else t_stop
+    data = series.data[:, keep]
+    if bin_size is None:
+        sel = (ts >= t0) & (ts < t1)
+        if sel.sum() < 2:
+            raise UserError(f"The time range {t0:g}-{t1:g} s holds fewer than two samples.")
+        dt = float(np.median(np.diff(ts))) if len(ts) > 1 else 1.0
+        return NeuralMatrix(np.asarray(data[sel], float), ts[sel], dt, source, keep, labels)
+    edges = bin_edges(t0, t1, bin_size)
+    values = resample_traces(data, ts, edges)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    return NeuralMatrix(values, centres, float(bin_size), source, keep, labels)
+
+
+def event_aligned(
+    spike_times: np.ndarray, events: np.ndarray, window: tuple[float, float]
+) -> list[np.ndarray]:
+    """Spike times relative to each event, within ``window`` (s before/after, e.g. (-1, 2)).
+
+    Returns
+    -------
+    list of ndarray
+        One array of relative times (s) per event.
+    """
+    out = []
+    for e in np.asarray(events, float):
+        lo = np.searchsorted(spike_times, e + window[0], side="left")
+        hi = np.searchsorted(spike_times, e + window[1], side="right")
+        out.append(spike_times[lo:hi] - e)
+    return out
+
+
+def psth(
+    aligned: list[np.ndarray], window: tuple[float, float], bin_size: float, sigma_s: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Peri-stimulus time histogram in Hz from event-aligned spike times.
+
+    Returns
+    -------
+    centres : ndarray, shape (B,)
+        Bin centres in seconds relative to the event.
+    rate : ndarray, shape (B,)
+        Mean rate over events in Hz (smoothed with a Gaussian of ``sigma_s`` seconds).
+    """
+    edges = bin_edges(window[0], window[1], bin_size)
+    counts = np.zeros(len(edges) - 1)
+    for a in aligned:
+        counts += np.histogram(a, edges)[0]
+    rate = counts / max(len(aligned), 1) / bin_size
+    rate = smooth(rate[:, None], bin_size, sigma_s)[:, 0]
+    return 0.5 * (edges[:-1] + edges[1:]), rate

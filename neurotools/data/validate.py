@@ -1,0 +1,101 @@
+"""Checks that a path is a readable NWB 2 file, each failure as one clear sentence."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import h5py
+
+from neurotools.errors import UserError
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: Offsets where HDF5 allows the superblock (after an optional user block).
+_SIGNATURE_OFFSETS = (0, 512, 1024, 2048, 4096, 8192)
+
+
+def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (memory stays flat for any size)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_bytes):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _has_hdf5_signature(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        for off in _SIGNATURE_OFFSETS:
+            fh.seek(off)
+            if fh.read(8) == HDF5_SIGNATURE:
+                return True
+    return False
+
+
+def _looks_like_text(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_nwb_file(path: str | os.PathLike) -> str:
+    """Check that ``path`` is an NWB 2.x HDF5 file and return its NWB version string.
+
+    Raises
+    ------
+    UserError
+        With one sentence for: a missing path, a directory, an empty file, a text/CSV file,
+        a non-HDF5 file, a truncated or damaged HDF5 file, HDF5 that is not NWB, and NWB 1.x.
+    """
+    p = Path(path)
+    name = p.name
+    if not p.exists():
+        raise UserError(f"{path} does not exist; check the path.")
+    if p.is_dir():
+        raise UserError(f"{path} is a folder, not an NWB file; give the path of a .nwb file.")
+    if p.stat().st_size == 0:
+        raise UserError(f"{name} is empty (0 bytes); upload the complete .nwb file.")
+    if not _has_hdf5_signature(p):
+        if _looks_like_text(p):
+            raise UserError(
+                f"{name} is a text file (such as CSV), not an NWB file; NWB files are HDF5 - "
+                "upload the .nwb file itself."
+            )
+        raise UserError(
+            f"{name} is not an HDF5 file, so it cannot be NWB; check that you picked the "
+            "right file and that it was not damaged in transfer."
+        )
+    try:
+        with h5py.File(p, "r") as f:
+            version = f.attrs.get("nwb_version")
+            if version is None and "nwb_version" in f:
+                version = f["nwb_version"][()]  # NWB 1.x stores a dataset
+            if isinstance(version, bytes):
+                version = version.decode()
+            if isinstance(version, (list, tuple)) or getattr(version, "shape", ()) != ():
+                version = str(version[0]) if len(version) else None
+    except OSError as exc:
+        reason = "truncated" if "truncated" in str(exc).lower() else "damaged"
+        raise UserError(
+            f"{name} is an HDF5 file that cannot be opened (it looks {reason}); "
+            "copy or download it again in full."
+        ) from None
+    if version is None:
+        raise UserError(
+            f"{name} is an HDF5 file but not an NWB file (it has no nwb_version attribute); "
+            "convert the data to NWB first, e.g. with NeuroConv."
+        )
+    version = str(version)
+    if version.startswith("NWB-1") or version.startswith("1."):
+        raise UserError(
+            f"{name} is an NWB 1.x file (version {version}); neurotools reads NWB 2.x - "
+            "convert it to NWB 2 first."
+        )
+    return version
