@@ -1,0 +1,325 @@
+"""Background jobs: a job store on disk, progress, cancel, and the executor seam.
+
+A job is a directory ``ROOT/<job_id>/`` holding ``task.json`` (what to run), ``status.json``
+(state, progress fraction, message, error, times), an optional ``cancel`` flag file and, once done,
+``result/`` (a saved :class:`~neurotools.analyses.base.Result`). Because everything lives on disk,
+a browser refresh, a second tab or another process finds the job again from its id alone.
+
+Executors share the :class:`concurrent.futures.Executor` interface: ``inline`` (runs at submit;
+tests), ``process`` (local processes, the default), ``dask://HOST:PORT`` (a Dask scheduler) and
+``dask-local`` (a LocalCluster).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+import traceback
+from concurrent.futures import Executor, Future
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurotools.analyses.base import Result
+from neurotools.errors import Cancelled, UserError
+
+STATES = ("queued", "running", "done", "failed", "cancelled")
+FINAL_STATES = ("done", "failed", "cancelled")
+
+
+# -- executors ------------------------------------------------------------------------------------
+class InlineExecutor(Executor):
+    """Runs each task immediately in the caller's thread (for tests and debugging)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # noqa: D102
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # delivered through the future, like other executors
+            fut.set_exception(exc)
+        return fut
+
+
+def make_executor(spec: str = "process", max_workers: int | None = None) -> Executor:
+    """Create an executor from its name.
+
+    Parameters
+    ----------
+    spec : str
+        ``"inline"``, ``"process"``, ``"dask://HOST:PORT"`` or ``"dask-local"``.
+    max_workers : int, optional
+        Worker processes for ``process`` (default: the number of CPUs) and ``dask-local``.
+
+    Raises
+    ------
+    UserError
+        For an unknown spec or an unreachable Dask scheduler.
+    """
+    if spec == "inline":
+        return InlineExecutor()
+    if spec == "process":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(max_workers=max_workers or os.cpu_count() or 1,
+                                   mp_context=multiprocessing.get_context("spawn"))
+    if spec.startswith("dask://") or spec == "dask-local":
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError("Dask executors need the 'distributed' package; pip install 'dask[distributed]'.") from None
+        try:
+            if spec == "dask-local":
+                cluster = LocalCluster(n_workers=max_workers or 2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+                client = Client(cluster)
+            else:
+                client = Client("tcp://" + spec[len("dask://"):], timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise UserError(f"Cannot reach the Dask scheduler at {spec} ({exc}); check the address.") from None
+        return client.get_executor()
+    raise UserError(f"Unknown executor '{spec}'; use inline, process, dask://HOST:PORT or dask-local.")
+
+
+# -- tasks ------------------------------------------------------------------------------------------
+@dataclass
+class AnalysisTask:
+    """Run one analysis on NWB files (read by the worker itself)."""
+
+    analysis: str
+    paths: list[str]
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    device: str = "cpu"
+    kind: str = "analysis"
+
+    @property
+    def label(self) -> str:
+        """Short description for job lists."""
+        return f"{self.analysis} on {', '.join(Path(p).name for p in self.paths)}"
+
+    def run(self, progress) -> Result:
+        """Read the inputs, validate the parameters and run the analysis."""
+        from neurotools.analyses import get_analysis
+        from neurotools.data import read_nwb
+
+        module = get_analysis(self.analysis)
+        params = module.Params.from_dict(self.params)
+        progress(0.0, "reading files")
+        recordings = [read_nwb(p) for p in self.paths]
+        t0 = time.perf_counter()
+        result = module.run(recordings, params, progress=progress, seed=self.seed, device=self.device)
+        if not result.runtime_s:
+            result.runtime_s = time.perf_counter() - t0
+        return result
+
+
+@dataclass
+class RateSweepTask:
+    """Firing-rate and Fano-factor statistics of all units at many bin widths."""
+
+    path: str
+    bin_widths: list[float] = field(default_factory=lambda: default_bin_widths())
+    kind: str = "rate_sweep"
+
+    @property
+    def label(self) -> str:
+        """Short description for job lists."""
+        return f"rate statistics on {Path(self.path).name} ({len(self.bin_widths)} bin widths)"
+
+    def run(self, progress) -> Result:
+        """Read the file and compute :func:`neurotools.data.rates.rate_statistics`."""
+        from neurotools.analyses.base import inputs_of
+        from neurotools.data import read_nwb
+        from neurotools.data.rates import rate_statistics
+
+        progress(0.0, "reading file")
+        t0 = time.perf_counter()
+        rec = read_nwb(self.path)
+        arrays = rate_statistics(rec, self.bin_widths, progress)
+        return Result("rate_sweep", {"bin_widths": list(self.bin_widths)}, 0,
+                      inputs_of([rec], "units"), arrays, runtime_s=time.perf_counter() - t0)
+
+
+def default_bin_widths(n: int = 120, lo_s: float = 0.0005, hi_s: float = 20.0) -> list[float]:
+    """``n`` log-spaced bin widths from ``lo_s`` to ``hi_s`` seconds."""
+    import numpy as np
+
+    return [float(w) for w in np.geomspace(lo_s, hi_s, n)]
+
+
+TASK_TYPES = {"analysis": AnalysisTask, "rate_sweep": RateSweepTask}
+
+
+# -- status -----------------------------------------------------------------------------------------
+@dataclass
+class JobStatus:
+    """What a job is doing, as stored in ``status.json``."""
+
+    job_id: str
+    kind: str
+    label: str
+    state: str = "queued"
+    progress: float = 0.0
+    message: str = ""
+    error: str = ""
+    created: float = 0.0
+    updated: float = 0.0
+    pid: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job reached done, failed or cancelled."""
+        return self.state in FINAL_STATES
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _read_status(job_dir: Path) -> JobStatus:
+    return JobStatus(**json.loads((job_dir / "status.json").read_text()))
+
+
+def _update(job_dir: Path, **changes: Any) -> JobStatus:
+    st = _read_status(job_dir)
+    for k, v in changes.items():
+        setattr(st, k, v)
+    st.updated = time.time()
+    _write_json(job_dir / "status.json", asdict(st))
+    return st
+
+
+class _JobProgress:
+    """The progress callback of a running job: writes progress, honours the cancel flag."""
+
+    def __init__(self, job_dir: Path, min_interval_s: float = 0.2):
+        self.job_dir = job_dir
+        self.min_interval_s = min_interval_s
+        self._last = 0.0
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        if (self.job_dir / "cancel").exists():
+            raise Cancelled()
+        now = time.monotonic()
+        if now - self._last >= self.min_interval_s or fraction >= 1.0:
+            self._last = now
+            _update(self.job_dir, progress=float(min(max(fraction, 0.0), 1.0)), message=str(message))
+
+
+def execute_job(job_dir: str, task: Any) -> str:
+    """Run ``task`` for the job in ``job_dir`` (inside a worker); return the final state."""
+    jd = Path(job_dir)
+    if (jd / "cancel").exists():
+        _update(jd, state="cancelled", message="cancelled before it started")
+        return "cancelled"
+    _update(jd, state="running", pid=os.getpid(), message="starting")
+    try:
+        result = task.run(_JobProgress(jd))
+        result.save(jd / "result")
+    except Cancelled:
+        shutil.rmtree(jd / "result", ignore_errors=True)
+        _update(jd, state="cancelled", message="cancelled by the user")
+        return "cancelled"
+    except UserError as exc:
+        _update(jd, state="failed", error=exc.message, message="failed")
+        return "failed"
+    except Exception as exc:  # a bug: keep the traceback in the job directory
+        (jd / "error.log").write_text(traceback.format_exc())
+        _update(jd, state="failed", error=f"internal error ({type(exc).__name__}: {exc}); see {jd / 'error.log'}",
+                message="failed")
+        return "failed"
+    _update(jd, state="done", progress=1.0, message="done")
+    return "done"
+
+
+class JobStore:
+    """Jobs kept as directories under ``root``.
+
+    Parameters
+    ----------
+    root : str or PathLike
+        Folder holding one sub-folder per job (created if missing).
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._futures: dict[str, Future] = {}
+
+    def job_dir(self, job_id: str) -> Path:
+        """Folder of a job; raises UserError for an unknown or malformed id."""
+        if not job_id or not all(c.isalnum() or c in "-_" for c in job_id):
+            raise UserError(f"'{job_id}' is not a job id.")
+        d = self.root / job_id
+        if not (d / "status.json").exists():
+            raise UserError(f"No job '{job_id}' in {self.root}; it may have been deleted.")
+        return d
+
+    def submit(self, task: Any, executor: Executor) -> str:
+        """Create the job directory and hand the task to ``executor``; return the job id."""
+        job_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(4)
+        d = self.root / job_id
+        d.mkdir(parents=True)
+        (d / "task.json").write_text(json.dumps(asdict(task), default=str))
+        now = time.time()
+        _write_json(d / "status.json", asdict(JobStatus(job_id, task.kind, task.label, created=now, updated=now)))
+        self._futures[job_id] = executor.submit(execute_job, str(d), task)
+        return job_id
+
+    def status(self, job_id: str) -> JobStatus:
+        """Current status; a job whose worker died is reported as failed."""
+        d = self.job_dir(job_id)
+        st = _read_status(d)
+        fut = self._futures.get(job_id)
+        if not st.finished and fut is not None and fut.done():
+            exc = fut.exception() if not fut.cancelled() else None
+            if fut.cancelled():
+                st = _update(d, state="cancelled", message="cancelled before it started")
+            elif exc is not None:
+                st = _update(d, state="failed", error=f"the worker stopped ({type(exc).__name__}: {exc})")
+        return st
+
+    def cancel(self, job_id: str) -> None:
+        """Ask a job to stop at its next progress report (or before it starts)."""
+        d = self.job_dir(job_id)
+        (d / "cancel").touch()
+        fut = self._futures.get(job_id)
+        if fut is not None and fut.cancel():
+            _update(d, state="cancelled", message="cancelled before it started")
+
+    def result(self, job_id: str) -> Result | None:
+        """The job's Result when it is done, else None."""
+        d = self.job_dir(job_id)
+        if _read_status(d).state != "done":
+            return None
+        return Result.load(d / "result")
+
+    def task(self, job_id: str) -> dict[str, Any]:
+        """The stored task description (``task.json``)."""
+        return json.loads((self.job_dir(job_id) / "task.json").read_text())
+
+    def list_jobs(self) -> list[JobStatus]:
+        """All jobs, newest first."""
+        out = []
+        for d in self.root.iterdir():
+            if (d / "status.json").exists():
+                try:
+                    out.append(_read_status(d))
+                except (OSError, ValueError, TypeError):
+                    continue
+        return sorted(out, key=lambda s: s.created, reverse=True)
+
+    def wait(self, job_id: str, timeout_s: float = 600.0, poll_s: float = 0.1) -> JobStatus:
+        """Block until the job finishes (or the timeout passes); return its status."""
+        t_end = time.monotonic() + timeout_s
+        while True:
+            st = self.status(job_id)
+            if st.finished or time.monotonic() > t_end:
+                return st
+            time.sleep(poll_s)
