@@ -30,11 +30,15 @@ def get_analysis(name: str) -> ModuleType:
     if name not in ANALYSES:
         raise UserError(f"Unknown analysis '{name}'; choose one of {', '.join(ANALYSES)}.")
     try:
-        return importlib.import_module(ANALYSES[name])
+        module = importlib.import_module(ANALYSES[name])
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith(ANALYSES[name]):
-            raise UserError(f"The '{name}' analysis is not available in this version of neurotools.") from None
-        raise
+            module = None
+        else:
+            raise
+    if module is None or not all(hasattr(module, a) for a in ("Params", "run")):
+        raise UserError(f"The '{name}' analysis is not available in this version of neurotools.")
+    return module
 
 
 def available_analyses() -> list[str]:

@@ -1,0 +1,71 @@
+"""Binning and the neural matrix: counts, ranges, selections, resampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurotools.data.binning import (
+    bin_edges,
+    bin_spikes,
+    event_aligned,
+    neural_matrix,
+    psth,
+    resample_traces,
+)
+from neurotools.data.recording import Recording, SourceFile, TraceSeries
+from neurotools.errors import UserError
+
+
+def _rec():
+    spikes = [np.array([0.01, 0.02, 0.55, 0.99]), np.array([0.5]), np.array([])]
+    return Recording(SourceFile("x.nwb", "0" * 64), spike_times=spikes, unit_table={"id": np.arange(3)})
+
+
+def test_bin_spikes_counts_every_spike_once():
+    rec = _rec()
+    edges = bin_edges(0.0, 1.0, 0.1)
+    counts = bin_spikes(rec.spike_times, edges)
+    assert counts.shape == (10, 3)
+    assert counts[:, 0].tolist() == [2, 0, 0, 0, 0, 1, 0, 0, 0, 1]
+    assert counts[5, 1] == 1 and counts[:, 2].sum() == 0
+
+
+def test_neural_matrix_selection_and_times():
+    m = neural_matrix(_rec(), "units", 0.25, 0.0, 1.0, units=[1, 0])
+    assert m.values.shape == (4, 2)
+    np.testing.assert_allclose(m.bin_times, [0.125, 0.375, 0.625, 0.875])
+    assert m.values[:, 1].sum() == 4 and m.labels == ["1", "0"]
+
+
+def test_neural_matrix_errors():
+    with pytest.raises(UserError, match="out of range"):
+        neural_matrix(_rec(), "units", 0.1, units=[5])
+    with pytest.raises(UserError, match="shorter than one bin"):
+        neural_matrix(_rec(), "units", 2.0, 0.0, 1.0)
+    with pytest.raises(UserError, match="no 'rois' data"):
+        neural_matrix(_rec(), "rois", 0.1)
+
+
+def test_traces_resampled_to_bin_means():
+    t = np.arange(100) * 0.1
+    data = np.column_stack([t, 2 * t])
+    rec = Recording(SourceFile("y.nwb", ""), traces=[TraceSeries("ophys/x", data, t, 10.0, "dff")])
+    m = neural_matrix(rec, "auto", 1.0)
+    assert m.source == "rois" and m.values.shape == (10, 2)
+    np.testing.assert_allclose(m.values[:, 0], np.arange(10) + 0.45)
+    native = neural_matrix(rec, "rois", None)
+    assert native.values.shape == (100, 2)
+
+
+def test_resample_interpolates_empty_bins():
+    out = resample_traces(np.array([[0.0], [2.0]]), np.array([0.05, 0.25]), np.array([0, 0.1, 0.2, 0.3]))
+    np.testing.assert_allclose(out[:, 0], [0.0, 1.0, 2.0])
+
+
+def test_psth_rate_in_hz():
+    spikes = np.sort(np.concatenate([e + np.array([0.05, 0.15]) for e in (1.0, 2.0, 3.0)]))
+    aligned = event_aligned(spikes, np.array([1.0, 2.0, 3.0]), (-0.2, 0.2))
+    centres, rate = psth(aligned, (-0.2, 0.2), 0.1)
+    np.testing.assert_allclose(centres, [-0.15, -0.05, 0.05, 0.15])
+    np.testing.assert_allclose(rate, [0, 0, 10, 10])

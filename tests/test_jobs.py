@@ -1,0 +1,83 @@
+"""Job store: progress, results, cancel, failure messages, finding a job again from its id."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from neurotools.analyses.base import Result
+from neurotools.jobs import JobStore, RateSweepTask, make_executor
+
+HUMAN = "pynapple_sub-4_ses-4_ecephys+image.nwb"
+
+
+def test_inline_job_finishes_with_result(nwb_dir, tmp_path):
+    store = JobStore(tmp_path)
+    job = store.submit(RateSweepTask(str(nwb_dir / HUMAN), [0.01, 0.1, 1.0]), make_executor("inline"))
+    st = store.status(job)
+    assert st.state == "done" and st.progress == 1.0
+    res = store.result(job)
+    assert res.arrays["mean_rate_hz"].shape == (3, 35)
+    # mean rate is independent of the bin width: total spikes / duration
+    np.testing.assert_allclose(res.arrays["mean_rate_hz"][0], res.arrays["mean_rate_hz"][1], rtol=0.02)
+    # a second store on the same folder (a browser refresh, another tab) finds the job again
+    again = JobStore(tmp_path)
+    assert again.status(job).state == "done" and again.result(job).arrays.keys() == res.arrays.keys()
+    assert [j.job_id for j in again.list_jobs()] == [job]
+
+
+def test_bad_file_job_fails_with_the_user_message(bad_dir, tmp_path):
+    store = JobStore(tmp_path)
+    job = store.submit(RateSweepTask(str(bad_dir / "table.csv"), [0.1]), make_executor("inline"))
+    st = store.status(job)
+    assert st.state == "failed" and "text file" in st.error
+    assert store.result(job) is None
+
+
+@pytest.mark.timeout(120)
+def test_process_job_reports_progress_and_cancels(nwb_dir, tmp_path):
+    store = JobStore(tmp_path)
+    ex = make_executor("process", max_workers=1)
+    try:
+        job = store.submit(RateSweepTask(str(nwb_dir / HUMAN)), ex)
+        seen = []
+        t_end = time.monotonic() + 90
+        while time.monotonic() < t_end:
+            st = store.status(job)
+            seen.append(st.progress)
+            if st.state == "running" and st.progress > 0.05:
+                break
+            time.sleep(0.1)
+        assert 0 < max(seen) < 1
+        store.cancel(job)
+        st = store.wait(job, timeout_s=60)
+        assert st.state == "cancelled"
+        assert not (tmp_path / job / "result").exists()
+    finally:
+        ex.shutdown()
+
+
+def test_unknown_job_id(tmp_path):
+    from neurotools.errors import UserError
+
+    store = JobStore(tmp_path)
+    with pytest.raises(UserError, match="No job"):
+        store.status("20260101-000000-deadbeef")
+    with pytest.raises(UserError, match="not a job id"):
+        store.status("../etc")
+
+
+def test_result_save_is_atomic_and_bit_for_bit(tmp_path):
+    arrays = {"a": np.random.default_rng(0).normal(size=(5, 3)), "labels": np.array(["x", "y"])}
+    r = Result("demo", {"k": 1}, 7, [{"name": "f.nwb", "sha256": "0", "source": "units"}], arrays, {"m": 1.5})
+    r.save(tmp_path / "out")
+    back = Result.load(tmp_path / "out")
+    assert back.seed == 7 and back.metrics == {"m": 1.5} and back.params == {"k": 1}
+    for k in arrays:
+        assert np.array_equal(back.arrays[k], arrays[k]) and back.arrays[k].dtype == arrays[k].dtype
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    with pytest.raises(TypeError):
+        Result("demo", {}, 0, [], {"bad": np.array([object()])}).save(tmp_path / "bad")
+    assert not (tmp_path / "bad").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
