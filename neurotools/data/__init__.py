@@ -1,6 +1,6 @@
 """Recording model, NWB reading and writing, binning, simulators."""
 
-from neurotools.data.nwb_reader import open_nwb, read_nwb, summarize
+from neurotools.data.nwb_reader import open_h5, open_nwb, read_nwb, summarize
 from neurotools.data.recording import (
     BehaviorSeries,
     IntervalTable,
@@ -17,6 +17,7 @@ __all__ = [
     "SourceFile",
     "TraceSeries",
     "check_nwb_file",
+    "open_h5",
     "open_nwb",
     "read_nwb",
     "sha256_file",

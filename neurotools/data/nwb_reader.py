@@ -1,18 +1,18 @@
 """Read NWB 2 files into :class:`~neurotools.data.recording.Recording`, and summarise them.
 
-What is found, wherever it lives in the file:
+The reader walks the HDF5 layout of NWB 2 directly with h5py, guided by each group's
+``neurodata_type`` attribute: it builds no pynwb objects, so it opens files fast and reads only
+the datasets it needs (:func:`summarize` reads shapes and time bounds only, in bounded memory).
+The tests check its counts against pynwb's on every shared file. What is found, wherever it lives:
 
-- Units tables (``/units`` first, else any Units in a processing module);
-- ophys series (RoiResponseSeries in DfOverF first, else Fluorescence), time x ROIs, on ``rate``
-  or ``timestamps``;
-- per-neuron TimeSeries in ``acquisition`` (the C. elegans layout: ``Activity_0000`` ...), stacked
-  as neurons of one trace series whose path is their container;
-- behaviour: any other TimeSeries, SpatialSeries and BehavioralEvents series;
-- every interval table (trials, epochs and others) with its columns;
-- ground truth written by ``neurotools simulate`` (scratch data).
-
-:func:`summarize` gives exact counts without reading whole datasets, so it opens files of any size
-in bounded memory.
+- Units tables (``/units`` first, else any ``Units`` group);
+- ophys series (``RoiResponseSeries`` in ``DfOverF`` first, else ``Fluorescence``), time x ROIs,
+  on ``rate`` or ``timestamps``, with their ROI table's columns;
+- per-neuron TimeSeries in ``/acquisition`` (the C. elegans layout: ``Activity_0000`` ...), stacked
+  as the neurons of one trace series whose path is their container (``acquisition``);
+- behaviour: every other numeric TimeSeries, SpatialSeries and BehavioralEvents series;
+- every ``TimeIntervals`` table (trials, epochs and others) with its columns;
+- ground truth written by ``neurotools simulate`` (``/scratch`` datasets).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from neurotools.data.recording import (
@@ -41,39 +42,48 @@ from neurotools.errors import UserError
 _MASK_COLUMNS = {"pixel_mask", "image_mask", "voxel_mask"}
 #: Columns naming a neuron, searched in this order.
 LABEL_COLUMNS = ("label", "neuron_name", "name")
+#: TimeSeries types that are not behaviour.
+_NOT_BEHAVIOUR = {
+    "RoiResponseSeries", "ElectricalSeries", "SpikeEventSeries", "ImageSeries", "TwoPhotonSeries",
+    "OnePhotonSeries", "ImageMaskSeries", "OpticalSeries", "IndexSeries", "AnnotationSeries",
+    "PatchClampSeries", "CurrentClampSeries", "VoltageClampSeries", "DecompositionSeries",
+}
 _CHUNK = 1 << 20
+
+
+# -- opening --------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def open_h5(path: str | os.PathLike) -> Iterator[tuple[h5py.File, str]]:
+    """Check ``path`` (:func:`check_nwb_file`) and open it read-only; yield ``(file, version)``."""
+    version = check_nwb_file(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise UserError(f"{Path(path).name} cannot be opened as HDF5; copy it again in full.") from None
+    try:
+        yield f, version
+    finally:
+        f.close()
 
 
 @contextlib.contextmanager
 def open_nwb(path: str | os.PathLike) -> Iterator[tuple[Any, str]]:
-    """Open an NWB 2 file with pynwb after :func:`check_nwb_file`; yield ``(nwbfile, version)``.
-
-    Raises
-    ------
-    UserError
-        When the file is not a readable NWB 2 file.
-    """
+    """Open with pynwb after :func:`check_nwb_file`; yield ``(nwbfile, version)`` (for writers)."""
     import pynwb
 
     version = check_nwb_file(path)
-    name = Path(path).name
     io = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             io = pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True)
             nwbfile = io.read()
-    except UserError:
-        raise
     except Exception as exc:  # pynwb raises many types on malformed files
         if io is not None:
             with contextlib.suppress(Exception):
                 io.close()
         detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise UserError(
-            f"{name} (NWB {version}) could not be read by pynwb: {detail}; "
-            "check the file with nwbinspector."
-        ) from None
+        raise UserError(f"{Path(path).name} (NWB {version}) could not be read by pynwb: {detail}.") from None
     try:
         yield nwbfile, version
     finally:
@@ -81,46 +91,166 @@ def open_nwb(path: str | os.PathLike) -> Iterator[tuple[Any, str]]:
             io.close()
 
 
-# -- finding things ---------------------------------------------------------------------------
-def _path_of(obj: Any) -> str:
-    parts = []
-    node = obj
-    while node is not None and getattr(node, "parent", None) is not None:
-        parts.append(node.name)
-        node = node.parent
-    return "/".join(reversed(parts))
+# -- small helpers ---------------------------------------------------------------------------------
+def _type(obj: Any) -> str:
+    t = obj.attrs.get("neurodata_type", "")
+    return t.decode() if isinstance(t, bytes) else str(t)
 
 
-def _find_units(nwbfile: Any) -> Any | None:
-    from pynwb.misc import Units
+def _text(value: Any) -> str:
+    if isinstance(value, h5py.Dataset):
+        value = value[()]
+    if isinstance(value, np.ndarray):
+        value = value.reshape(-1)[0] if value.size else ""
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value)
 
-    if nwbfile.units is not None:
-        return nwbfile.units
-    for obj in nwbfile.objects.values():
-        if isinstance(obj, Units):
-            return obj
+
+def _decode(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype.kind == "S" or (arr.dtype == object and arr.size and isinstance(arr.flat[0], bytes)):
+        return np.array([v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in arr.reshape(-1)]).reshape(arr.shape)
+    if arr.dtype == object and arr.size and all(isinstance(v, str) for v in arr.reshape(-1)):
+        return arr.astype(str)
+    return arr
+
+
+def _walk(f: h5py.File) -> list[tuple[str, h5py.Group]]:
+    """Every group with a neurodata_type, as (path, group), in file order (no link following)."""
+    found: list[tuple[str, h5py.Group]] = []
+
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Group) and not name.startswith("specifications") and "neurodata_type" in obj.attrs:
+            found.append((name, obj))
+
+    f.visititems(visit)
+    return found
+
+
+def _parent_type(f: h5py.File, path: str) -> str:
+    parent = path.rsplit("/", 1)[0] if "/" in path else ""
+    return _type(f[parent]) if parent else ""
+
+
+def _is_series(g: h5py.Group) -> bool:
+    return isinstance(g.get("data"), h5py.Dataset) and (
+        isinstance(g.get("timestamps"), h5py.Dataset) or isinstance(g.get("starting_time"), h5py.Dataset)
+    )
+
+
+def _rate(g: h5py.Group) -> float | None:
+    st = g.get("starting_time")
+    if isinstance(st, h5py.Dataset) and "rate" in st.attrs:
+        r = float(st.attrs["rate"])
+        return r if r > 0 and np.isfinite(r) else None
     return None
 
 
-def _ophys_series(nwbfile: Any) -> list[tuple[Any, str]]:
-    """RoiResponseSeries with their kind, best first."""
-    from pynwb.ophys import DfOverF, Fluorescence, RoiResponseSeries
+def _timestamps(g: h5py.Group, n: int) -> np.ndarray:
+    ts = g.get("timestamps")
+    if isinstance(ts, h5py.Dataset):
+        return np.asarray(ts[:], dtype=float).reshape(-1)
+    rate = _rate(g)
+    if rate is None:
+        raise UserError(f"The series {g.name} has neither timestamps nor a valid sampling rate.")
+    return float(g["starting_time"][()]) + np.arange(n) / rate
 
-    found = []
-    for obj in nwbfile.objects.values():
-        if not isinstance(obj, RoiResponseSeries):
+
+def _rate_hz(g: h5py.Group) -> float | None:
+    rate = _rate(g)
+    if rate is not None:
+        return rate
+    ts = g.get("timestamps")
+    if isinstance(ts, h5py.Dataset) and ts.shape and ts.shape[0] > 1:
+        d = np.diff(np.asarray(ts[: min(ts.shape[0], 1000)], dtype=float))
+        if len(d) and np.all(d > 0):
+            return float(1.0 / np.median(d))
+    return None
+
+
+def _time_bounds(g: h5py.Group) -> tuple[float, float] | None:
+    ts = g.get("timestamps")
+    if isinstance(ts, h5py.Dataset):
+        n = ts.shape[0] if ts.shape else 0
+        if n == 0:
+            return None
+        return float(ts[0]), float(ts[n - 1])
+    n = g["data"].shape[0] if g["data"].shape else 0
+    rate = _rate(g)
+    if n == 0 or rate is None:
+        return None
+    t0 = float(g["starting_time"][()])
+    return t0, t0 + (n - 1) / rate
+
+
+def _n_samples(g: h5py.Group) -> int:
+    shape = g["data"].shape
+    return int(shape[0]) if shape else 0
+
+
+def _column(table: h5py.Group, name: str) -> np.ndarray | None:
+    """A DynamicTable column (ragged ones as an object array of per-row arrays); None if exotic."""
+    ds = table.get(name)
+    if not isinstance(ds, h5py.Dataset) or ds.dtype.names is not None or ds.dtype.kind == "O" and ds.dtype.metadata and ds.dtype.metadata.get("ref"):
+        return None
+    values = _decode(np.asarray(ds[:]))
+    index = table.get(f"{name}_index")
+    if isinstance(index, h5py.Dataset):
+        ends = np.asarray(index[:], dtype=np.int64)
+        starts = np.concatenate([[0], ends[:-1]])
+        out = np.empty(len(ends), dtype=object)
+        for i, (a, b) in enumerate(zip(starts, ends)):
+            out[i] = values[a:b]
+        return out
+    return values
+
+
+def _table_columns(table: h5py.Group, skip: set[str]) -> dict[str, np.ndarray]:
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in table.attrs.get("colnames", [])]
+    n_rows = table["id"].shape[0] if isinstance(table.get("id"), h5py.Dataset) else None
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        if name in skip:
             continue
-        parent = obj.parent
-        kind = "dff" if isinstance(parent, DfOverF) else "fluorescence"
-        rank = (
-            0 if kind == "dff" else 1,
-            0 if isinstance(parent, Fluorescence) and parent.name in ("Fluorescence", "DfOverF") else 1,
-            1 if "neuropil" in obj.name.lower() else 0,
-            _path_of(obj),
-        )
-        found.append((rank, obj, kind))
+        try:
+            values = _column(table, name)
+        except (OSError, ValueError, TypeError):
+            continue
+        if values is not None and (n_rows is None or len(values) == n_rows):
+            out[name] = values
+    return out
+
+
+def _labels(columns: dict[str, np.ndarray], ids: np.ndarray) -> list[str]:
+    for key in LABEL_COLUMNS:
+        col = columns.get(key)
+        if col is not None and col.dtype.kind in ("U", "S") and col.ndim == 1:
+            return [str(v) for v in col]
+    return [str(i) for i in ids]
+
+
+# -- finding things ----------------------------------------------------------------------------------
+def _find_units(groups: list[tuple[str, h5py.Group]]) -> h5py.Group | None:
+    units = [g for p, g in groups if _type(g) == "Units" and isinstance(g.get("spike_times"), h5py.Dataset)]
+    for g in units:
+        if g.name == "/units":
+            return g
+    return units[0] if units else None
+
+
+def _ophys_series(f: h5py.File, groups: list[tuple[str, h5py.Group]]) -> list[tuple[str, h5py.Group, str]]:
+    found = []
+    for path, g in groups:
+        if _type(g) != "RoiResponseSeries" or not _is_series(g):
+            continue
+        ptype = _parent_type(f, path)
+        kind = "dff" if ptype == "DfOverF" else "fluorescence"
+        container = path.rsplit("/", 2)[-2] if path.count("/") >= 1 else ""
+        rank = (0 if kind == "dff" else 1, 0 if container in ("Fluorescence", "DfOverF") else 1,
+                1 if "neuropil" in path.rsplit("/", 1)[-1].lower() else 0, path)
+        found.append((rank, path, g, kind))
     found.sort(key=lambda t: t[0])
-    return [(obj, kind) for _, obj, kind in found]
+    return [(p, g, k) for _, p, g, k in found]
 
 
 def _stem(name: str) -> str | None:
@@ -128,154 +258,84 @@ def _stem(name: str) -> str | None:
     return m.group(1) if m and m.group(1) else None
 
 
-def _acquisition_stack(nwbfile: Any) -> list[Any]:
-    """Plain TimeSeries in acquisition that form numbered per-neuron series of equal length."""
-    from pynwb.base import TimeSeries
-
-    groups: dict[str, list[Any]] = {}
-    for name, obj in nwbfile.acquisition.items():
-        if type(obj) is not TimeSeries:
+def _acquisition_stack(f: h5py.File) -> list[h5py.Group]:
+    """Plain TimeSeries in /acquisition that form numbered per-neuron series of equal length."""
+    acq = f.get("acquisition")
+    if not isinstance(acq, h5py.Group):
+        return []
+    groups: dict[str, list[h5py.Group]] = {}
+    for name, g in acq.items():
+        if not isinstance(g, h5py.Group) or _type(g) != "TimeSeries" or not _is_series(g):
             continue
-        shape = obj.data.shape
-        if len(shape) != 1 and not (len(shape) == 2 and shape[1] == 1):
+        shape = g["data"].shape
+        if g["data"].dtype.kind not in "biuf" or not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
             continue
         stem = _stem(name)
         if stem is not None:
-            groups.setdefault(stem, []).append(obj)
-    best: list[Any] = []
+            groups.setdefault(stem, []).append(g)
+    best: list[h5py.Group] = []
     for members in groups.values():
-        lengths = {m.data.shape[0] for m in members}
-        if len(members) >= 2 and len(lengths) == 1 and len(members) > len(best):
+        if len(members) >= 2 and len({m["data"].shape[0] for m in members}) == 1 and len(members) > len(best):
             best = members
-    return sorted(best, key=lambda m: m.name)
+    return sorted(best, key=lambda g: g.name)
 
 
-def _behaviour_series(nwbfile: Any, exclude: set[int]) -> list[tuple[Any, str]]:
-    from pynwb.base import TimeSeries
-    from pynwb.behavior import BehavioralEvents, SpatialSeries
-    from pynwb.ecephys import ElectricalSeries, SpikeEventSeries
-    from pynwb.image import ImageSeries
-    from pynwb.ophys import RoiResponseSeries
-
-    skip = (RoiResponseSeries, ElectricalSeries, SpikeEventSeries, ImageSeries)
+def _behaviour_series(f: h5py.File, groups: list[tuple[str, h5py.Group]], exclude: set[str]) -> list[tuple[str, h5py.Group, str]]:
     out = []
-    for obj in nwbfile.objects.values():
-        if not isinstance(obj, TimeSeries) or isinstance(obj, skip) or id(obj) in exclude:
+    for path, g in groups:
+        t = _type(g)
+        if t in _NOT_BEHAVIOUR or path in exclude or not _is_series(g) or g["data"].dtype.kind not in "biuf":
             continue
-        if isinstance(obj, SpatialSeries):
+        if not (t.endswith("Series") or t == "TimeSeries"):
+            continue
+        if t == "SpatialSeries":
             kind = "spatial"
-        elif isinstance(obj.parent, BehavioralEvents):
+        elif _parent_type(f, path) == "BehavioralEvents":
             kind = "events"
         else:
             kind = "timeseries"
-        out.append((obj, kind))
-    out.sort(key=lambda t: _path_of(t[0]))
-    return out
+        out.append((path, g, kind))
+    return sorted(out, key=lambda t: t[0])
 
 
-def _interval_tables(nwbfile: Any) -> list[Any]:
-    from pynwb.epoch import TimeIntervals
-
-    tables = {id(t): t for t in (nwbfile.intervals or {}).values()}
-    for obj in nwbfile.objects.values():
-        if isinstance(obj, TimeIntervals):
-            tables[id(obj)] = obj
-    return sorted(tables.values(), key=lambda t: t.name)
-
-
-# -- reading values -----------------------------------------------------------------------------
-def _timestamps(ts: Any, n: int) -> np.ndarray:
-    if ts.timestamps is not None:
-        return np.asarray(ts.timestamps[:], dtype=float)
-    rate = float(ts.rate)
-    return float(ts.starting_time or 0.0) + np.arange(n) / rate
+def _display_path(path: str) -> str:
+    """Path shown to users: processing module names are dropped for behaviour, as pynwb names them."""
+    parts = path.split("/")
+    if parts[0] in ("acquisition", "stimulus") and len(parts) > 1:
+        return "/".join(parts[1:]) if parts[0] == "acquisition" else path
+    if parts[0] == "processing" and len(parts) > 1:
+        return "/".join(parts[1:])
+    return path
 
 
-def _time_bounds(ts: Any) -> tuple[float, float] | None:
-    n = ts.data.shape[0] if ts.data is not None and hasattr(ts.data, "shape") else 0
-    if ts.timestamps is not None:
-        tsd = ts.timestamps
-        m = tsd.shape[0] if hasattr(tsd, "shape") else len(tsd)
-        if m == 0:
-            return None
-        return float(tsd[0]), float(tsd[m - 1])
-    if n == 0 or not ts.rate:
-        return None
-    t0 = float(ts.starting_time or 0.0)
-    return t0, t0 + (n - 1) / float(ts.rate)
+def _interval_tables(groups: list[tuple[str, h5py.Group]]) -> list[h5py.Group]:
+    tables = [g for _, g in groups if _type(g) == "TimeIntervals"
+              and isinstance(g.get("start_time"), h5py.Dataset) and isinstance(g.get("stop_time"), h5py.Dataset)]
+    return sorted(tables, key=lambda g: g.name.rsplit("/", 1)[-1])
 
 
-def _rate_hz(ts: Any) -> float | None:
-    if ts.rate is not None:
-        return float(ts.rate)
-    t = ts.timestamps
-    if t is not None and t.shape[0] > 1:
-        head = np.asarray(t[: min(t.shape[0], 1000)], dtype=float)
-        d = np.diff(head)
-        if len(d) and np.all(d > 0):
-            return float(1.0 / np.median(d))
-    return None
+# -- spike trains ----------------------------------------------------------------------------------
+def _spike_datasets(units: h5py.Group) -> tuple[h5py.Dataset, np.ndarray]:
+    flat = units["spike_times"]
+    idx = units.get("spike_times_index")
+    n_units = units["id"].shape[0] if isinstance(units.get("id"), h5py.Dataset) else None
+    if isinstance(idx, h5py.Dataset):
+        ends = np.asarray(idx[:], dtype=np.int64)
+    elif n_units == 1:
+        ends = np.array([flat.shape[0]], dtype=np.int64)
+    else:
+        raise UserError(f"The Units table {units.name} has spike_times without an index; the file is malformed.")
+    if len(ends) and (ends[-1] > flat.shape[0] or np.any(np.diff(ends) < 0)):
+        raise UserError(f"The spike_times index of {units.name} points past its data; the file is damaged.")
+    return flat, ends
 
 
-def _column_values(col: Any) -> np.ndarray:
-    """A DynamicTable column as a numpy array (ragged columns as an object array of arrays)."""
-    from hdmf.common import DynamicTableRegion, VectorIndex
-
-    if isinstance(col, VectorIndex):
-        rows = col[:]
-        out = np.empty(len(rows), dtype=object)
-        for i, r in enumerate(rows):
-            out[i] = np.asarray(r) if not isinstance(r, str) else r
-        return out
-    if isinstance(col, DynamicTableRegion):
-        return np.asarray(col.data[:])
-    data = col.data[:] if hasattr(col.data, "shape") else np.asarray(col.data)
-    arr = np.asarray(data)
-    if arr.dtype.kind in ("S", "O") and arr.ndim == 1:
-        arr = np.array([v.decode() if isinstance(v, bytes) else v for v in arr], dtype=object)
-        if all(isinstance(v, str) for v in arr):
-            arr = arr.astype(str)
-    return arr
-
-
-def _table_columns(table: Any, skip: set[str]) -> dict[str, np.ndarray]:
-    from hdmf.common import VectorIndex
-
-    out: dict[str, np.ndarray] = {}
-    for name in table.colnames:
-        if name in skip:
-            continue
-        try:
-            col = table[name]
-            if not isinstance(col, VectorIndex) and getattr(col, "data", None) is None:
-                continue
-            values = _column_values(col)
-        except Exception:  # an unreadable or exotic column is skipped, not fatal
-            continue
-        if values.dtype == object and values.ndim == 1 and len(values) and not isinstance(values[0], np.ndarray):
-            # references to other objects (e.g. electrode groups): keep their names
-            values = np.array([getattr(v, "name", str(v)) for v in values], dtype=str)
-        out[name] = values
-    return out
-
-
-def _spike_datasets(units: Any) -> tuple[Any, Any]:
-    """The flat spike-time dataset and its index of row ends (both lazy)."""
-    from hdmf.common import VectorIndex
-
-    col = units["spike_times"]
-    if isinstance(col, VectorIndex):
-        return col.target.data, col.data
-    raise UserError("The Units table has a spike_times column without an index; the file is malformed.")
-
-
-def _spike_trains(units: Any, name: str, warn_list: list[str]) -> list[np.ndarray]:
-    flat_ds, ends_ds = _spike_datasets(units)
+def read_spike_trains(units: h5py.Group, name: str, warn_list: list[str]) -> list[np.ndarray]:
+    """Per-unit spike times (s), sorted; unsorted units are sorted with a warning."""
+    flat_ds, ends = _spike_datasets(units)
     flat = np.asarray(flat_ds[:], dtype=float)
-    ends = np.asarray(ends_ds[:], dtype=np.int64)
     starts = np.concatenate([[0], ends[:-1]])
-    trains = []
-    n_unsorted = 0
+    trains, n_unsorted = [], 0
     for a, b in zip(starts, ends):
         t = flat[a:b]
         if len(t) > 1 and np.any(np.diff(t) < 0):
@@ -284,19 +344,12 @@ def _spike_trains(units: Any, name: str, warn_list: list[str]) -> list[np.ndarra
         trains.append(np.ascontiguousarray(t))
     if n_unsorted:
         msg = f"{name}: spike times of {n_unsorted} unit(s) were not sorted; they were sorted on reading."
-        warnings.warn(msg, stacklevel=3)
+        warnings.warn(msg, UserWarning, stacklevel=3)
         warn_list.append(msg)
     return trains
 
 
-def _labels(columns: dict[str, np.ndarray], ids: np.ndarray) -> list[str]:
-    for key in LABEL_COLUMNS:
-        col = columns.get(key)
-        if col is not None and col.dtype.kind in ("U", "S", "O") and col.ndim == 1:
-            return [str(v) for v in col]
-    return [str(i) for i in ids]
-
-
+# -- reading -----------------------------------------------------------------------------------------
 def read_nwb(path: str | os.PathLike, *, sha256: str | None = None) -> Recording:
     """Read one NWB 2 file into a :class:`Recording`.
 
@@ -319,119 +372,119 @@ def read_nwb(path: str | os.PathLike, *, sha256: str | None = None) -> Recording
     Warns
     -----
     UserWarning
-        When spike times were unsorted (they are sorted, and the warning is also stored in
+        When spike times were unsorted (they are sorted, and the warning is also kept in
         ``recording.warnings``).
     """
     p = Path(path)
-    with open_nwb(p) as (nwbfile, version):
+    with open_h5(p) as (f, version):
         rec = Recording(
             source=SourceFile(p.name, sha256 or sha256_file(p), str(p)),
             nwb_version=version,
-            session_description=str(nwbfile.session_description or ""),
-            session_start_time=str(nwbfile.session_start_time or ""),
+            session_description=_text(f["session_description"]) if "session_description" in f else "",
+            session_start_time=_text(f["session_start_time"]) if "session_start_time" in f else "",
         )
-        if nwbfile.subject is not None:
-            for key in ("subject_id", "species", "sex", "age", "genotype", "description", "strain"):
-                value = getattr(nwbfile.subject, key, None)
-                if value is not None:
-                    rec.subject[key] = str(value)
         try:
-            _read_into(nwbfile, rec)
+            _read_into(f, rec)
         except UserError:
             raise
-        except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+        except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
             raise UserError(
                 f"{p.name} could not be read completely ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0][:120] if str(exc) else ''}); the file may be damaged."
+                f"{str(exc).splitlines()[0][:120] if str(exc) else 'no detail'}); the file may be damaged."
             ) from None
     return rec
 
 
-def _read_into(nwbfile: Any, rec: Recording) -> None:
-    name = rec.source.name
-    units = _find_units(nwbfile)
-    if units is not None and "spike_times" in units.colnames:
-        rec.spike_times = _spike_trains(units, name, rec.warnings)
-        rec.unit_table = {"id": np.asarray(units.id.data[:])}
-        rec.unit_table.update(
-            _table_columns(units, {"spike_times", "spike_times_index", "obs_intervals", "waveforms", "waveform_mean", "waveform_sd", "electrodes"})
-        )
+def _read_into(f: h5py.File, rec: Recording) -> None:
+    groups = _walk(f)
+    subject = f.get("general/subject")
+    if isinstance(subject, h5py.Group):
+        for key, ds in subject.items():
+            if isinstance(ds, h5py.Dataset) and ds.shape == ():
+                rec.subject[key] = _text(ds)
 
-    used: set[int] = set()
-    for series, kind in _ophys_series(nwbfile):
-        used.add(id(series))
-        data = np.asarray(series.data[:], dtype=float)
+    units = _find_units(groups)
+    if units is not None:
+        rec.spike_times = read_spike_trains(units, rec.source.name, rec.warnings)
+        ids = np.asarray(units["id"][:]) if isinstance(units.get("id"), h5py.Dataset) else np.arange(len(rec.spike_times))
+        rec.unit_table = {"id": ids}
+        skip = {"spike_times", "obs_intervals", "waveforms", "waveform_mean", "waveform_sd", "electrodes"}
+        rec.unit_table.update(_table_columns(units, skip))
+
+    used: set[str] = set()
+    for path, g, kind in _ophys_series(f, groups):
+        used.add(path)
+        data = np.asarray(g["data"][:], dtype=float)
         if data.ndim == 1:
             data = data[:, None]
-        ts = _timestamps(series, data.shape[0])
+        ts = _timestamps(g, data.shape[0])
+        if len(ts) != data.shape[0]:
+            raise UserError(f"{path} has {data.shape[0]} samples but {len(ts)} timestamps; the file is inconsistent.")
         columns: dict[str, np.ndarray] = {}
         ids = np.arange(data.shape[1])
-        rois = getattr(series, "rois", None)
-        if rois is not None:
-            rows = np.asarray(rois.data[:], dtype=int)
-            table = rois.table
-            ids = np.asarray(table.id.data[:])[rows]
-            all_cols = _table_columns(table, _MASK_COLUMNS)
-            columns = {k: v[rows] for k, v in all_cols.items() if len(v) == len(table.id)}
-        rec.traces.append(
-            TraceSeries(
-                path=_path_of(series), data=data, timestamps=ts, rate_hz=_rate_hz(series),
-                kind=kind, channel_labels=_labels(columns, ids), channel_table=columns,
-                unit=str(series.unit or ""),
-            )
-        )
+        rois = g.get("rois")
+        if isinstance(rois, h5py.Dataset) and "table" in rois.attrs:
+            rows = np.asarray(rois[:], dtype=int)
+            table = f[rois.attrs["table"]]
+            table_ids = np.asarray(table["id"][:])
+            if len(rows) == data.shape[1] and (len(rows) == 0 or rows.max() < len(table_ids)):
+                ids = table_ids[rows]
+                all_cols = _table_columns(table, _MASK_COLUMNS)
+                columns = {k: v[rows] for k, v in all_cols.items()}
+        rec.traces.append(TraceSeries(
+            path=path.removeprefix("processing/"), data=data, timestamps=ts, rate_hz=_rate_hz(g),
+            kind=kind, channel_labels=_labels(columns, ids), channel_table=columns,
+            unit=_text(g["data"].attrs.get("unit", "")),
+        ))
 
-    stack = _acquisition_stack(nwbfile)
+    stack = _acquisition_stack(f)
     if stack:
-        used.update(id(s) for s in stack)
-        data = np.column_stack([np.asarray(s.data[:], dtype=float).reshape(-1) for s in stack])
-        rec.traces.append(
-            TraceSeries(
-                path="acquisition", data=data, timestamps=_timestamps(stack[0], data.shape[0]),
-                rate_hz=_rate_hz(stack[0]), kind="acquisition",
-                channel_labels=[s.name for s in stack], unit=str(stack[0].unit or ""),
-            )
-        )
+        used.update(g.name.lstrip("/") for g in stack)
+        data = np.column_stack([np.asarray(g["data"][:], dtype=float).reshape(-1) for g in stack])
+        rec.traces.append(TraceSeries(
+            path="acquisition", data=data, timestamps=_timestamps(stack[0], data.shape[0]),
+            rate_hz=_rate_hz(stack[0]), kind="acquisition",
+            channel_labels=[g.name.rsplit("/", 1)[-1] for g in stack],
+            unit=_text(stack[0]["data"].attrs.get("unit", "")),
+        ))
 
-    for series, kind in _behaviour_series(nwbfile, used):
-        data = np.asarray(series.data[:])
-        if data.dtype.kind not in "biuf":
+    for path, g, kind in _behaviour_series(f, groups, used):
+        data = np.asarray(g["data"][:], dtype=float)
+        ts = _timestamps(g, data.shape[0])
+        if len(ts) != data.shape[0]:
             continue
-        rec.behavior.append(
-            BehaviorSeries(
-                path=_path_of(series), data=data.astype(float),
-                timestamps=_timestamps(series, data.shape[0]), kind=kind,
-                unit=str(series.unit or ""),
-            )
+        rec.behavior.append(BehaviorSeries(path=_display_path(path), data=data, timestamps=ts, kind=kind,
+                                           unit=_text(g["data"].attrs.get("unit", ""))))
+
+    for table in _interval_tables(groups):
+        name = table.name.rsplit("/", 1)[-1]
+        rec.intervals[name] = IntervalTable(
+            name=name,
+            start=np.asarray(table["start_time"][:], dtype=float),
+            stop=np.asarray(table["stop_time"][:], dtype=float),
+            columns=_table_columns(table, {"start_time", "stop_time", "timeseries"}),
         )
 
-    for table in _interval_tables(nwbfile):
-        cols = _table_columns(table, {"start_time", "stop_time"})
-        rec.intervals[table.name] = IntervalTable(
-            name=table.name,
-            start=np.asarray(table["start_time"].data[:], dtype=float),
-            stop=np.asarray(table["stop_time"].data[:], dtype=float),
-            columns=cols,
-        )
-
-    for key, item in (nwbfile.scratch or {}).items():
-        data = getattr(item, "data", None)
-        if data is not None:
-            arr = np.asarray(data[:] if hasattr(data, "shape") else data)
-            if arr.dtype.kind in "biufUS":
-                rec.ground_truth[key] = arr
+    scratch = f.get("scratch")
+    if isinstance(scratch, h5py.Group):
+        for key, item in scratch.items():
+            ds = item.get("data") if isinstance(item, h5py.Group) else item
+            if isinstance(ds, h5py.Dataset) and ds.dtype.kind in "biufSU":
+                rec.ground_truth[key] = _decode(np.asarray(ds[()]))
 
 
-# -- summary --------------------------------------------------------------------------------------
-def _streamed_min_max(dataset: Any) -> tuple[float, float] | None:
-    n = dataset.shape[0]
+# -- summary ----------------------------------------------------------------------------------------
+def _streamed_min_max(dataset: h5py.Dataset) -> tuple[float, float] | None:
+    n = dataset.shape[0] if dataset.shape else 0
     if n == 0:
         return None
     lo, hi = np.inf, -np.inf
     for a in range(0, n, _CHUNK):
-        block = np.asarray(dataset[a : a + _CHUNK], dtype=float)
-        lo, hi = min(lo, float(np.nanmin(block))), max(hi, float(np.nanmax(block)))
-    return lo, hi
+        block = np.asarray(dataset[a: a + _CHUNK], dtype=float)
+        block = block[np.isfinite(block)]
+        if block.size:
+            lo, hi = min(lo, float(block.min())), max(hi, float(block.max()))
+    return (lo, hi) if np.isfinite(lo) else None
 
 
 def summarize(path: str | os.PathLike) -> dict[str, Any]:
@@ -443,7 +496,8 @@ def summarize(path: str | os.PathLike) -> dict[str, Any]:
         ``nwb_version``, ``session_description``, ``duration_s``, ``t_start_s``, ``t_stop_s``,
         ``n_units``, ``n_spikes``, ``trace_series`` (list of ``{path, n_channels, n_samples,
         rate_hz, kind}``), ``behavior_series`` (list of ``{path, n_samples, kind}``),
-        ``intervals`` (table name -> rows), ``file`` (name), ``size_bytes``, ``sources``.
+        ``intervals`` (table name -> rows), ``file``, ``size_bytes``, ``sources``,
+        ``ground_truth`` (names of stored ground-truth arrays).
 
     Raises
     ------
@@ -451,74 +505,68 @@ def summarize(path: str | os.PathLike) -> dict[str, Any]:
         When the file is not a readable NWB 2 file.
     """
     p = Path(path)
-    with open_nwb(p) as (nwbfile, version):
+    with open_h5(p) as (f, version):
         try:
-            return _summarize_open(nwbfile, version, p)
+            return _summarize_open(f, version, p)
         except UserError:
             raise
-        except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
-            raise UserError(
-                f"{p.name} could not be read completely ({type(exc).__name__}); the file may be damaged."
-            ) from None
+        except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+            raise UserError(f"{p.name} could not be read completely ({type(exc).__name__}); the file may be damaged.") from None
 
 
-def _summarize_open(nwbfile: Any, version: str, p: Path) -> dict[str, Any]:
+def _summarize_open(f: h5py.File, version: str, p: Path) -> dict[str, Any]:
+    groups = _walk(f)
     bounds: list[tuple[float, float]] = []
     n_units = n_spikes = 0
-    units = _find_units(nwbfile)
-    if units is not None and "spike_times" in units.colnames:
-        n_units = len(units.id)
-        st, _ = _spike_datasets(units)
-        n_spikes = int(st.shape[0])
-        mm = _streamed_min_max(st)
-        if mm:
+    units = _find_units(groups)
+    if units is not None:
+        flat, ends = _spike_datasets(units)
+        n_units, n_spikes = len(ends), int(ends[-1]) if len(ends) else 0
+        if (mm := _streamed_min_max(flat)) is not None:
             bounds.append(mm)
 
-    traces = []
-    used: set[int] = set()
-    for series, kind in _ophys_series(nwbfile):
-        used.add(id(series))
-        shape = series.data.shape
-        traces.append(dict(path=_path_of(series), n_channels=int(shape[1]) if len(shape) > 1 else 1,
-                           n_samples=int(shape[0]), rate_hz=_rate_hz(series), kind=kind))
-        if (b := _time_bounds(series)) is not None:
+    traces, used = [], set()
+    for path, g, kind in _ophys_series(f, groups):
+        used.add(path)
+        shape = g["data"].shape
+        traces.append(dict(path=path.removeprefix("processing/"), n_channels=int(shape[1]) if len(shape) > 1 else 1,
+                           n_samples=int(shape[0]), rate_hz=_rate_hz(g), kind=kind))
+        if (b := _time_bounds(g)) is not None:
             bounds.append(b)
-    stack = _acquisition_stack(nwbfile)
+    stack = _acquisition_stack(f)
     if stack:
-        used.update(id(s) for s in stack)
-        traces.append(dict(path="acquisition", n_channels=len(stack),
-                           n_samples=int(stack[0].data.shape[0]), rate_hz=_rate_hz(stack[0]),
-                           kind="acquisition"))
+        used.update(g.name.lstrip("/") for g in stack)
+        traces.append(dict(path="acquisition", n_channels=len(stack), n_samples=_n_samples(stack[0]),
+                           rate_hz=_rate_hz(stack[0]), kind="acquisition"))
         if (b := _time_bounds(stack[0])) is not None:
             bounds.append(b)
 
-    behaviour = []
-    behaviour_bounds: list[tuple[float, float]] = []
-    for series, kind in _behaviour_series(nwbfile, used):
-        n = int(series.data.shape[0]) if hasattr(series.data, "shape") else len(series.data)
-        behaviour.append(dict(path=_path_of(series), n_samples=n, kind=kind))
-        if (b := _time_bounds(series)) is not None:
+    behaviour, behaviour_bounds = [], []
+    for path, g, kind in _behaviour_series(f, groups, used):
+        behaviour.append(dict(path=_display_path(path), n_samples=_n_samples(g), kind=kind))
+        if (b := _time_bounds(g)) is not None:
             behaviour_bounds.append(b)
 
     intervals = {}
-    for table in _interval_tables(nwbfile):
-        intervals[table.name] = len(table.id)
-        if len(table.id):
-            bounds.append((float(np.min(table["start_time"].data[:])), float(np.max(table["stop_time"].data[:]))))
+    for table in _interval_tables(groups):
+        start, stop = table["start_time"], table["stop_time"]
+        intervals[table.name.rsplit("/", 1)[-1]] = int(start.shape[0])
+        if start.shape[0]:
+            bounds.append((float(np.min(start[:])), float(np.max(stop[:]))))
 
     if not bounds:  # no neural data and no intervals: the behaviour sets the time range
         bounds = behaviour_bounds
     t0 = min((b[0] for b in bounds), default=0.0)
     t1 = max((b[1] for b in bounds), default=0.0)
-    sources = (["units"] if n_units else []) + (
-        ["rois"] if any(t["kind"] != "acquisition" for t in traces) else []
-    ) + (["acquisition"] if stack else [])
+    sources = (["units"] if n_units else []) + (["rois"] if any(t["kind"] != "acquisition" for t in traces) else []) + (
+        ["acquisition"] if stack else [])
+    scratch = f.get("scratch")
     return {
         "file": p.name,
         "size_bytes": p.stat().st_size,
         "nwb_version": version,
-        "session_description": str(nwbfile.session_description or ""),
-        "session_start_time": str(nwbfile.session_start_time or ""),
+        "session_description": _text(f["session_description"]) if "session_description" in f else "",
+        "session_start_time": _text(f["session_start_time"]) if "session_start_time" in f else "",
         "duration_s": float(t1 - t0),
         "t_start_s": float(t0),
         "t_stop_s": float(t1),
@@ -528,5 +576,5 @@ def _summarize_open(nwbfile: Any, version: str, p: Path) -> dict[str, Any]:
         "behavior_series": behaviour,
         "intervals": intervals,
         "sources": sources,
-        "ground_truth": sorted((nwbfile.scratch or {}).keys()),
+        "ground_truth": sorted(scratch.keys()) if isinstance(scratch, h5py.Group) else [],
     }

@@ -33,6 +33,7 @@ def write_nwb(recording: Recording, path: str | os.PathLike, *, identifier: str 
     -------
     Path
     """
+    from hdmf.backends.hdf5 import H5DataIO
     from pynwb import NWBHDF5IO, NWBFile, TimeSeries
     from pynwb.behavior import BehavioralTimeSeries
     from pynwb.core import ScratchData
@@ -82,7 +83,7 @@ def write_nwb(recording: Recording, path: str | os.PathLike, *, identifier: str 
             regular = len(ts) > 1 and np.allclose(np.diff(ts), ts[1] - ts[0])
             timing = dict(rate=float(1 / (ts[1] - ts[0])), starting_time=float(ts[0])) if regular else dict(timestamps=ts)
             container.create_roi_response_series(
-                name="RoiResponseSeries", data=np.asarray(tr.data, float), rois=region,
+                name="RoiResponseSeries", data=H5DataIO(np.asarray(tr.data, np.float32), compression="gzip"), rois=region,
                 unit=tr.unit or "a.u.", **timing,
             )
             ophys.add(container)
@@ -113,7 +114,9 @@ def write_nwb(recording: Recording, path: str | os.PathLike, *, identifier: str 
             nwb.add_time_intervals(ti)
 
     for key, arr in recording.ground_truth.items():
-        nwb.add_scratch(ScratchData(name=key, data=np.asarray(arr),
+        arr = np.asarray(arr)
+        data = H5DataIO(arr, compression="gzip") if arr.size > 1000 and arr.dtype.kind in "biuf" else arr
+        nwb.add_scratch(ScratchData(name=key, data=data,
                                     description=f"ground truth: {key}"))
 
     tmp = path.with_name(f".{path.name}.partial")

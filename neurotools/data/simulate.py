@@ -29,7 +29,7 @@ class SpikesSimParams(ParamSet):
 def simulate_spikes(params: SpikesSimParams, seed: int = 0) -> Recording:
     """Poisson units whose rates rise after each trial's stimulus, more for condition "A".
 
-    Ground truth stored: ``rate_hz`` [T, N] on a 10-ms grid, ``rate_times`` [T] (s),
+    Ground truth stored: ``rate_hz`` [T, N] on a 50-ms grid, ``rate_times`` [T] (s),
     ``preferred_condition`` [N] (0 = A, 1 = B).
 
     Parameters
@@ -71,6 +71,6 @@ def simulate_spikes(params: SpikesSimParams, seed: int = 0) -> Recording:
         unit_table={"id": np.arange(n), "location": np.array(["CA1" if j % 2 else "V1" for j in range(n)])},
         behavior=[BehaviorSeries("running_speed", speed[::5], t[::5], "timeseries", "cm/s")],
         intervals={"trials": IntervalTable("trials", starts, stops, {"condition": labels, "stim_time": stim})},
-        ground_truth={"rate_hz": rate[::10].astype(np.float32), "rate_times": t[::10],
+        ground_truth={"rate_hz": rate[::5].astype(np.float32), "rate_times": t[::5],
                       "preferred_condition": pref},
     )

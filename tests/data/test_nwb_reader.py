@@ -156,3 +156,22 @@ def test_missing_path_and_folder(tmp_path):
         read_nwb(tmp_path / "nope.nwb")
     with pytest.raises(UserError, match="is a folder"):
         read_nwb(tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_counts_equal_what_pynwb_reads(nwb_dir, name):
+    pynwb = pytest.importorskip("pynwb")
+    from pynwb.ophys import RoiResponseSeries
+
+    s = summarize(nwb_dir / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pynwb.NWBHDF5IO(str(nwb_dir / name), "r") as io:
+            nwb = io.read()
+            units = nwb.units
+            assert s["n_units"] == (0 if units is None else len(units))
+            assert s["n_spikes"] == (0 if units is None else len(units["spike_times"].target.data))
+            assert s["intervals"] == {k: len(v) for k, v in (nwb.intervals or {}).items()}
+            rrs = sorted(o.data.shape for o in nwb.objects.values() if isinstance(o, RoiResponseSeries))
+            ours = sorted((t["n_samples"], t["n_channels"]) for t in s["trace_series"] if t["kind"] != "acquisition")
+            assert ours == rrs
