@@ -53,7 +53,9 @@ def write_large(path: Path, target_bytes: float = 1.05e9) -> None:
     """Write an NWB file of about ``target_bytes``: half spike times, half a calcium movie of traces."""
     from datetime import datetime, timezone
 
+    from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
     from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.misc import Units
     from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel
 
     rng = np.random.default_rng(0)
@@ -62,8 +64,13 @@ def write_large(path: Path, target_bytes: float = 1.05e9) -> None:
     n_units = 400
     spikes_per_unit = int(target_bytes / 2 / 8 / n_units)
     duration = 36000.0
-    for _ in range(n_units):
-        nwb.add_unit(spike_times=np.sort(rng.uniform(0, duration, spikes_per_unit)))
+    # build the ragged column from arrays (add_unit would hold 65 M Python floats)
+    flat = np.sort(rng.uniform(0, duration, (n_units, spikes_per_unit)), axis=1).reshape(-1)
+    times = VectorData(name="spike_times", description="spike times (s)", data=flat)
+    index = VectorIndex(name="spike_times_index", target=times,
+                        data=np.arange(1, n_units + 1, dtype=np.int64) * spikes_per_unit)
+    nwb.units = Units(name="units", id=ElementIdentifiers(name="id", data=np.arange(n_units)),
+                      columns=[times, index], colnames=["spike_times"])
     n_rois = 500
     n_t = int(target_bytes / 2 / 8 / n_rois)
     ophys = nwb.create_processing_module("ophys", "traces")
