@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import warnings
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def read_pynapple() -> int:
 
 def write_large(path: Path, target_bytes: float = 1.05e9) -> None:
     """Write an NWB file of about ``target_bytes``: half spike times, half a calcium movie of traces."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
     from pynwb import NWBHDF5IO, NWBFile
@@ -60,7 +61,7 @@ def write_large(path: Path, target_bytes: float = 1.05e9) -> None:
 
     rng = np.random.default_rng(0)
     nwb = NWBFile(session_description="large benchmark file", identifier="large",
-                  session_start_time=datetime(2026, 1, 1, tzinfo=timezone.utc))
+                  session_start_time=datetime(2026, 1, 1, tzinfo=UTC))
     n_units = 400
     spikes_per_unit = int(target_bytes / 2 / 8 / n_units)
     duration = 36000.0
