@@ -1,0 +1,84 @@
+"""Connectome page: affinity tensor, non-negative CP and weighted communities (Dyballa 2024)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurotools.analyses.connectome import Params
+from neurotools.figures import connectome as figs
+from neurotools.jobs import AnalysisTask
+from pages._shared import (
+    current_job_id,
+    figure_downloads,
+    job_panel,
+    loaded_recordings,
+    params_form,
+    show_error,
+    start_job,
+)
+
+st.title("Dynamic functional connectome")
+st.caption("Differential affinities between every pair of neurons over time, stacked over animals "
+           "(files) or trials, factorised by non-negative CP (HALS); each component's pair pattern "
+           "is split into communities by a weighted SBM or Leiden (Dyballa et al., ICLR 2024).")
+files = [f for f in loaded_recordings() if f.recording.has_neural_data]
+if not files:
+    st.info("Load a recording with calcium traces or sorted units first (Load page).")
+    st.stop()
+
+chosen = st.multiselect("Recordings (several = animals; one with trials = trials)",
+                        range(len(files)), default=[0], format_func=lambda i: files[i].name,
+                        key="connectome_files")
+with st.form("connectome_form"):
+    params = params_form(Params, key="connectome")
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="connectome_seed")
+    submitted = st.form_submit_button("Run", type="primary")
+if submitted and params is not None:
+    if not chosen:
+        st.error("Choose at least one recording.")
+    else:
+        try:
+            st.session_state["connectome_job"] = start_job(AnalysisTask(
+                "connectome", [str(files[i].path) for i in chosen], params.to_dict(), int(seed)))
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            show_error(exc)
+
+job_id = st.session_state.get("connectome_job") or current_job_id()
+if not job_id:
+    st.stop()
+result = job_panel(job_id)
+if result is None or result.analysis != "connectome":
+    st.stop()
+
+by_name = {f.name: f.recording for f in loaded_recordings()}
+rec = by_name.get(result.inputs[0]["name"]) if result.inputs else None
+m = result.metrics
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Rank (suggested)", f"{m.get('rank')} ({m.get('suggested_rank')})")
+c2.metric("Relative error", f"{m.get('rel_error', float('nan')):.3f}")
+c3.metric("Restart similarity", f"{m.get('restart_similarity', float('nan')):.3f}")
+c4.metric("Neurons / pairs", f"{m.get('n_neurons')} / {m.get('n_pairs')}")
+
+tabs = st.tabs(["Rank selection", "Components", "Timeline"])
+with tabs[0]:
+    fig = figs.rank_selection_figure(result)
+    st.plotly_chart(fig, width="stretch", key="connectome_fig_rank")
+    figure_downloads(fig, "connectome_rank", key="connectome_fig_rank_dl")
+with tabs[1]:
+    comp = st.selectbox("Component", range(figs.n_components(result)),
+                        format_func=lambda r: f"component {r + 1}", key="connectome_component")
+    gallery = [
+        ("time", figs.component_time_figure(result, comp, rec)),
+        ("animals", figs.animal_loadings_figure(result, comp)),
+        ("matrix", figs.affinity_matrix_figure(result, comp)),
+        ("graph", figs.community_graph_figure(result, comp)),
+    ]
+    left, right = st.columns(2)
+    for k, (name, fig) in enumerate(gallery):
+        with (left if k % 2 == 0 else right):
+            st.plotly_chart(fig, width="stretch", key=f"connectome_fig_{name}")
+            figure_downloads(fig, f"connectome_c{comp + 1}_{name}", key=f"connectome_fig_{name}_dl")
+with tabs[2]:
+    fig = figs.activity_timeline_figure(result, rec)
+    st.plotly_chart(fig, width="stretch", key="connectome_fig_timeline")
+    figure_downloads(fig, "connectome_timeline", key="connectome_fig_timeline_dl")

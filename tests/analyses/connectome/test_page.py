@@ -1,0 +1,46 @@
+"""The connectome page (AppTest): run a small job on a simulated file and show its figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def sim_file(tmp_path):
+    from neurotools.analyses.connectome import SimParams, simulate
+    from neurotools.data.nwb_writer import write_nwb
+
+    return write_nwb(simulate(SimParams(n_animals=3, n_samples=600), seed=0), tmp_path / "cx_sim.nwb")
+
+
+def test_page_runs_a_job_and_shows_the_gallery(sim_file, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("NEUROTOOLS_EXECUTOR", "inline")
+    monkeypatch.setenv("NEUROTOOLS_JOBS_DIR", str(tmp_path / "jobs"))
+    monkeypatch.setenv("NEUROTOOLS_UPLOADS_DIR", str(tmp_path / "uploads"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/load.py").run()
+    at.file_uploader[0].set_value([(sim_file.name, sim_file.read_bytes(), "application/octet-stream")])
+    at.run()
+    at.switch_page("pages/connectome.py").run()
+    assert not at.exception
+    at.text_input(key="connectome_rank").set_value("auto")
+    at.number_input(key="connectome_max_rank").set_value(3)
+    at.number_input(key="connectome_restarts").set_value(1)
+    at.number_input(key="connectome_iterations").set_value(60)
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Neurons / pairs"] == "40 / 780"
+    specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+    titles = [s["layout"]["title"]["text"] for s in specs]
+    assert "Rank selection" in titles
+    assert any(t.startswith("Component 1: affinity pattern") for t in titles)
+    assert "Community activity timeline" in titles
