@@ -1,0 +1,38 @@
+"""neurotools app entry point: ``streamlit run app.py`` (or ``neurotools app``).
+
+Builds the navigation from the page files in ``pages/``: Load, Explore, Jobs, then each analysis
+page that exists (``pages/<package>.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+#: Analysis pages, in menu order: (file stem, title, icon).
+ANALYSIS_PAGES = (
+    ("connectome", "Connectome", ":material/hub:"),
+    ("biclustering", "Bi-clustering", ":material/grid_view:"),
+    ("hmmglm", "HMM-GLM", ":material/timeline:"),
+    ("neuroformer", "Neuroformer", ":material/psychology:"),
+)
+
+st.set_page_config(page_title="neurotools", page_icon=":material/neurology:", layout="wide")
+
+data_pages = [
+    st.Page("pages/load.py", title="Load", icon=":material/upload_file:", default=True),
+    st.Page("pages/explore.py", title="Explore", icon=":material/monitoring:"),
+    st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
+]
+analysis_pages = [
+    st.Page(f"pages/{stem}.py", title=title, icon=icon)
+    for stem, title, icon in ANALYSIS_PAGES
+    if (PAGES_DIR / f"{stem}.py").exists()
+]
+sections = {"Data": data_pages}
+if analysis_pages:
+    sections["Analyses"] = analysis_pages
+st.navigation(sections).run()

@@ -1,0 +1,427 @@
+"""What every page uses: loaded files, parameter forms, jobs, figure downloads, errors.
+
+The UI layer only: widgets call the backend (``neurotools.data``, ``neurotools.jobs``,
+``neurotools.figures``, ``neurotools.export``) and show what comes back. Session state holds the
+*paths* of loaded files (never their bytes); the recordings themselves are read once per file
+content (keyed by sha256) and shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from neurotools.data import Recording, read_nwb, sha256_file, summarize
+from neurotools.errors import UserError
+from neurotools.export import (
+    FORMATS,
+    MIME_TYPES,
+    NO_BROWSER_MESSAGE,
+    ExportUnavailable,
+    figure_bytes,
+    static_export_available,
+)
+from neurotools.params import ParamSet
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Bundled recordings written by ``neurotools simulate``.
+SAMPLE_DIR = ROOT / "sample_data"
+#: Upload limit in MB (also in ``.streamlit/config.toml``).
+MAX_UPLOAD_MB = 1024
+#: Bytes copied per chunk when spooling an upload to disk.
+SPOOL_CHUNK = 8 << 20
+
+_FILES_KEY = "nt_files"
+
+
+# -- where things live ---------------------------------------------------------------------------
+def jobs_root() -> Path:
+    """Job store folder: ``$NEUROTOOLS_JOBS_DIR`` or ``~/.neurotools/jobs``."""
+    return Path(os.environ.get("NEUROTOOLS_JOBS_DIR") or "~/.neurotools/jobs").expanduser()
+
+
+def uploads_dir() -> Path:
+    """Spool folder for uploads: ``$NEUROTOOLS_UPLOADS_DIR`` or ``uploads/`` beside the jobs."""
+    env = os.environ.get("NEUROTOOLS_UPLOADS_DIR")
+    return Path(env).expanduser() if env else jobs_root().parent / "uploads"
+
+
+def sample_files() -> list[Path]:
+    """The bundled sample recordings (``sample_data/*.nwb``), by name."""
+    return sorted(SAMPLE_DIR.glob("*.nwb"))
+
+
+# -- loaded files --------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner="Reading the recording...")
+def _read_cached(sha256: str, path: str) -> Recording:
+    """Read a recording once per file content; shared read-only by every session.
+
+    ``st.cache_resource`` (not ``cache_data``) so a large recording is not pickled and copied on
+    every rerun; figures never modify it.
+    """
+    return read_nwb(path, sha256=sha256)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _summary_cached(sha256: str, path: str) -> dict[str, Any]:
+    return summarize(path)
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """A file the user loaded in this session.
+
+    Attributes
+    ----------
+    path : str
+        Where it is on the server (a spool file for uploads).
+    name : str
+        Its file name as the user knows it.
+    sha256 : str
+        Digest of its bytes (the cache key).
+    origin : str
+        ``"upload"``, ``"sample"`` or ``"path"``.
+    """
+
+    path: str
+    name: str
+    sha256: str
+    origin: str
+
+    @property
+    def recording(self) -> Recording:
+        """The recording (read once per content, then cached)."""
+        return _read_cached(self.sha256, self.path)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The ``neurotools info --json`` summary of the file."""
+        return _summary_cached(self.sha256, self.path)
+
+
+def _file_entries() -> list[dict[str, str]]:
+    if _FILES_KEY not in st.session_state:
+        st.session_state[_FILES_KEY] = []
+    return st.session_state[_FILES_KEY]
+
+
+def loaded_recordings() -> list[LoadedFile]:
+    """Every file loaded in this session, in load order.
+
+    Returns
+    -------
+    list of LoadedFile
+        ``.path`` on the server and ``.recording`` (a :class:`~neurotools.data.Recording`).
+    """
+    return [LoadedFile(**e) for e in _file_entries()]
+
+
+def add_file(path: str | os.PathLike, origin: str = "path") -> LoadedFile:
+    """Check, read and remember one NWB file (nothing changes when it fails).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file on the server.
+    origin : str
+        ``"upload"``, ``"sample"`` or ``"path"``.
+
+    Returns
+    -------
+    LoadedFile
+        The loaded file (the existing entry when the same content was loaded before).
+
+    Raises
+    ------
+    UserError
+        One sentence: missing path, a folder, or a file that is not a readable NWB 2 recording.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UserError(f"There is no file at {p}; check the path on the server.")
+    if p.is_dir():
+        raise UserError(f"{p} is a folder; give the path of one .nwb file.")
+    try:
+        digest = sha256_file(p)
+    except OSError as exc:
+        raise UserError(f"{p.name} cannot be read ({exc.strerror or exc}); check its permissions.") from None
+    for entry in _file_entries():
+        if entry["sha256"] == digest:
+            return LoadedFile(**entry)
+    _read_cached(digest, str(p))  # validates the whole file; raises UserError on a bad one
+    entry = dict(path=str(p), name=p.name, sha256=digest, origin=origin)
+    _file_entries().append(entry)
+    return LoadedFile(**entry)
+
+
+def remove_file(sha256: str) -> None:
+    """Forget a loaded file (its spool file, if any, stays for other sessions)."""
+    st.session_state[_FILES_KEY] = [e for e in _file_entries() if e["sha256"] != sha256]
+
+
+def _safe_name(name: str) -> str:
+    base = Path(name).name or "upload.nwb"
+    return re.sub(r"[^A-Za-z0-9._+\-]", "_", base)[:200]
+
+
+def spool_upload(uploaded: Any) -> Path:
+    """Write an uploaded file to disk in chunks, under ``uploads_dir()/<sha256>/<name>``.
+
+    Parameters
+    ----------
+    uploaded : streamlit UploadedFile (or any binary file object with ``.name``)
+
+    Returns
+    -------
+    Path
+        The spooled file; identical content is stored once.
+    """
+    root = uploads_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".part-{os.getpid()}-{secrets.token_hex(6)}"
+    h = hashlib.sha256()
+    uploaded.seek(0)
+    try:
+        with open(tmp, "wb") as out:
+            while chunk := uploaded.read(SPOOL_CHUNK):
+                h.update(chunk)
+                out.write(chunk)
+        dest_dir = root / h.hexdigest()
+        dest_dir.mkdir(exist_ok=True)
+        dest = dest_dir / _safe_name(uploaded.name)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def discard_spool(path: str | os.PathLike) -> None:
+    """Delete a spooled upload (after it failed to load) and its folder when empty."""
+    p = Path(path)
+    if uploads_dir().resolve() not in p.resolve().parents:
+        return
+    p.unlink(missing_ok=True)
+    try:
+        p.parent.rmdir()
+    except OSError:
+        pass
+
+
+# -- parameters ----------------------------------------------------------------------------------
+def params_form(params_cls: type[ParamSet], key: str, exclude: Iterable[str] = ()) -> ParamSet | None:
+    """One widget per parameter; returns validated parameters or shows ``st.error`` and None.
+
+    Parameters
+    ----------
+    params_cls : type of ParamSet
+        The analysis's ``Params`` (or a simulator's ``SimParams``).
+    key : str
+        Prefix of the widget keys: each widget's key is ``f"{key}_{field}"``.
+    exclude : iterable of str
+        Fields not shown (they keep their defaults).
+
+    Returns
+    -------
+    ParamSet or None
+        None when a value is invalid (the message is shown with ``st.error``).
+    """
+    skip = set(exclude)
+    raw: dict[str, Any] = {}
+    for spec in params_cls.spec():
+        name = spec["name"]
+        if name in skip:
+            continue
+        label = f"{name} ({spec['unit']})" if spec.get("unit") else name
+        tip = f"{spec.get('help', '')} Accepts {spec['constraint']}."
+        wkey = f"{key}_{name}"
+        default = spec["default"]
+        if spec.get("choices"):
+            choices = list(spec["choices"])
+            raw[name] = st.selectbox(label, choices, index=choices.index(default) if default in choices else 0, key=wkey, help=tip)
+        elif spec["type"] == "bool":
+            raw[name] = st.checkbox(label, value=bool(default), key=wkey, help=tip)
+        elif spec.get("allow_none") or spec.get("allow_auto") or spec["type"] == "str":
+            text = "" if default is None else str(default)
+            raw[name] = st.text_input(label, value=text, key=wkey, help=tip)
+        elif spec["type"] == "int":
+            raw[name] = st.number_input(label, value=int(default), step=1, key=wkey, help=tip)
+        else:
+            raw[name] = st.number_input(label, value=float(default), format="%g", key=wkey, help=tip)
+    try:
+        return params_cls.from_strings(raw)
+    except UserError as exc:
+        show_error(exc)
+        return None
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _executor(spec: str):
+    from neurotools.jobs import make_executor
+
+    return make_executor(spec)
+
+
+@st.cache_resource(show_spinner=False)
+def _job_store(root: str):
+    from neurotools.jobs import JobStore
+
+    return JobStore(root)
+
+
+def executor():
+    """The shared executor: ``$NEUROTOOLS_EXECUTOR`` (``process`` by default, ``inline`` in tests)."""
+    return _executor(os.environ.get("NEUROTOOLS_EXECUTOR") or "process")
+
+
+def job_store():
+    """The shared :class:`~neurotools.jobs.JobStore` at :func:`jobs_root`."""
+    return _job_store(str(jobs_root()))
+
+
+def start_job(task: Any) -> str:
+    """Submit a task to the shared executor and put ``?job=<id>`` in the page URL.
+
+    Parameters
+    ----------
+    task : AnalysisTask or RateSweepTask
+        A picklable task (see ``neurotools.jobs``).
+
+    Returns
+    -------
+    str
+        The job id.
+    """
+    job_id = job_store().submit(task, executor())
+    st.query_params["job"] = job_id
+    return job_id
+
+
+def current_job_id() -> str | None:
+    """The job id in the page URL (``?job=``), if any."""
+    return st.query_params.get("job")
+
+
+def _show_status(status: Any) -> None:
+    pct = int(round(100 * float(status.progress)))
+    if status.state == "done":
+        st.success(f"Job {status.job_id} ({status.label}) finished.")
+    elif status.state == "failed":
+        st.error(status.error or f"Job {status.job_id} failed.")
+    elif status.state == "cancelled":
+        st.warning(f"Job {status.job_id} was cancelled ({status.message}).")
+    else:
+        st.progress(min(max(pct, 0), 100) / 100, text=f"{status.state}: {pct}% - {status.message or '...'}")
+
+
+def job_panel(job_id: str, poll_s: float = 1.0):
+    """Show a job's state; while it runs, a fragment polls its progress and offers Cancel.
+
+    Parameters
+    ----------
+    job_id : str
+        The job (e.g. from ``?job=`` in the URL).
+    poll_s : float
+        Seconds between progress polls.
+
+    Returns
+    -------
+    Result or None
+        The job's Result once it is done, else None.
+    """
+    store = job_store()
+    try:
+        status = store.status(job_id)
+    except UserError as exc:
+        show_error(exc)
+        return None
+    if status.finished:
+        _show_status(status)
+        return store.result(job_id) if status.state == "done" else None
+
+    @st.fragment(run_every=poll_s)
+    def _poll() -> None:
+        s = store.status(job_id)
+        if s.finished:
+            st.rerun(scope="app")
+        st.caption(f"Job `{job_id}`: {s.label}")
+        _show_status(s)
+        if st.button("Cancel job", key=f"job_cancel_{job_id}"):
+            store.cancel(job_id)
+            st.info("Cancelling: the job stops at its next progress report.")
+
+    _poll()
+    return None
+
+
+# -- figures and errors --------------------------------------------------------------------------
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._\-]+", "_", name).strip("_") or "figure"
+
+
+def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
+    """PNG/SVG/PDF/HTML download buttons; a figure is exported only when its button is clicked.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure as shown.
+    name : str
+        File name stem of the downloads.
+    key : str
+        Prefix of the button keys (``f"{key}_{fmt}"``).
+    """
+    stem = _slug(name)
+    static_ok = static_export_available()
+    cols = st.columns(len(FORMATS))
+    for col, fmt in zip(cols, FORMATS):
+        with col:
+            if fmt != "html" and not static_ok:
+                continue
+            st.download_button(
+                f"Download {fmt.upper()}",
+                data=_deferred_export(fig, fmt),
+                file_name=f"{stem}.{fmt}",
+                mime=MIME_TYPES[fmt],
+                key=f"{key}_{fmt}",
+                on_click="ignore",
+            )
+    if not static_ok:
+        st.info(NO_BROWSER_MESSAGE)
+
+
+def _deferred_export(fig: go.Figure, fmt: str):
+    """A no-argument callable that renders ``fig`` when the user clicks (Streamlit calls it)."""
+    frozen = go.Figure(fig)  # a snapshot: later edits of ``fig`` do not change the download
+
+    def render() -> bytes:
+        return figure_bytes(frozen, fmt)
+
+    return render
+
+
+def show_error(exc: BaseException) -> None:
+    """Show an error the way the app always does.
+
+    A :class:`UserError` is one ``st.error`` sentence (no traceback); an export problem is a
+    warning; anything else is a bug: its message, with the traceback folded away.
+    """
+    if isinstance(exc, UserError):
+        st.error(exc.message)
+    elif isinstance(exc, ExportUnavailable):
+        st.warning(str(exc))
+    else:
+        st.error(f"Unexpected error ({type(exc).__name__}: {exc}). Please report it.")
+        with st.expander("Details"):
+            st.code("".join(traceback.format_exception(exc)))
+

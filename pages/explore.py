@@ -1,0 +1,106 @@
+"""Explore page: the timeline of a recording and trial-aligned rasters + PSTHs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurotools.errors import UserError
+from neurotools.figures.recording import (
+    aligned_figure,
+    alignment_columns,
+    sort_options,
+    timeline_figure,
+)
+from pages._shared import figure_downloads, loaded_recordings, show_error
+
+st.title("Explore")
+files = loaded_recordings()
+if not files:
+    st.info("Load a recording first (Load page).")
+    st.page_link("pages/load.py", label="Go to Load", icon=":material/upload_file:")
+    st.stop()
+
+names = [f.name for f in files]
+chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: names[i], key="explore_file")
+loaded = files[chosen]
+try:
+    rec = loaded.recording
+    sources = rec.available_sources()
+except UserError as exc:
+    show_error(exc)
+    st.stop()
+lo, hi = rec.time_range()
+if st.session_state.get("explore_shown") != loaded.sha256:  # a new file: reset its window
+    st.session_state.explore_shown = loaded.sha256
+    st.session_state.explore_t_start = float(lo)
+    st.session_state.explore_t_stop = float(hi)
+    st.session_state.explore_behavior = [] if sources else [b.path for b in rec.behavior][:4]
+    st.session_state.explore_intervals = []
+    for k in ("explore_source", "explore_sort", "psth_table", "psth_align", "psth_unit", "psth_group"):
+        st.session_state.pop(k, None)  # options differ between files
+
+# -- timeline ---------------------------------------------------------------------------------------
+st.subheader("Timeline")
+if not sources and not rec.behavior:
+    st.info(f"{loaded.name} holds no neural data, behaviour or intervals to show.")
+    st.stop()
+c1, c2, c3, c4 = st.columns(4)
+source = c1.selectbox("Neural data", sources or ["none"], key="explore_source")
+t_start = c2.number_input("From (s)", format="%.3f", key="explore_t_start")
+t_stop = c3.number_input("To (s)", format="%.3f", key="explore_t_stop")
+if source == "units":
+    sort_by = c4.selectbox("Sort units by", sort_options(rec), key="explore_sort")
+    normalize = False
+else:
+    sort_by = "index"
+    normalize = c4.checkbox("z-score each channel", key="explore_zscore")
+c5, c6 = st.columns(2)
+behavior = c5.multiselect(
+    "Behaviour (rows under the neural panel)",
+    [b.path for b in rec.behavior],
+    key="explore_behavior",
+)
+intervals = c6.multiselect("Shade interval tables", list(rec.intervals), key="explore_intervals")
+
+if sources or behavior:
+    try:
+        fig = timeline_figure(
+            rec, source=source, t_start=t_start, t_stop=t_stop, sort_by=sort_by,
+            behavior=behavior, intervals=intervals, normalize=normalize,
+        )
+    except UserError as exc:
+        show_error(exc)
+    else:
+        st.plotly_chart(fig, key="explore_timeline", config={"displaylogo": False})
+        figure_downloads(fig, f"{loaded.name.removesuffix('.nwb')}_timeline", key="dl_timeline")
+else:
+    st.info(f"{loaded.name} has no neural data; pick behaviour series to plot.")
+
+# -- trial-aligned raster + PSTH ----------------------------------------------------------------------
+st.subheader("Trial-aligned raster and PSTH")
+if rec.n_units == 0 or not rec.intervals:
+    st.info("This needs spike-sorted units and an interval table (trials, epochs, ...).")
+    st.stop()
+labels = rec.neuron_labels("units")
+a1, a2, a3, a4 = st.columns(4)
+table_name = a1.selectbox("Trials from", list(rec.intervals), key="psth_table")
+table = rec.intervals[table_name]
+align = a2.selectbox("Align to", alignment_columns(table), key="psth_align")
+unit = a3.selectbox("Unit", range(rec.n_units), format_func=lambda i: f"{labels[i]} (#{i})", key="psth_unit")
+groups = ["(none)"] + table.categorical_columns()
+group_by = a4.selectbox("Group trials by", groups, key="psth_group")
+b1, b2, b3, b4 = st.columns(4)
+w0 = b1.number_input("Window from (s)", value=-1.0, format="%g", key="psth_w0")
+w1 = b2.number_input("Window to (s)", value=2.0, format="%g", key="psth_w1")
+bin_size = b3.number_input("Bin (s)", value=0.05, min_value=0.0005, format="%g", key="psth_bin")
+sigma = b4.number_input("Smoothing sigma (s)", value=0.0, min_value=0.0, format="%g", key="psth_sigma")
+try:
+    afig = aligned_figure(
+        rec, unit, table_name, align=align, window=(w0, w1), bin_size=bin_size, sigma_s=sigma,
+        group_by=None if group_by == "(none)" else group_by,
+    )
+except UserError as exc:
+    show_error(exc)
+else:
+    st.plotly_chart(afig, key="explore_psth", config={"displaylogo": False})
+    figure_downloads(afig, f"{loaded.name.removesuffix('.nwb')}_unit{labels[unit]}_psth", key="dl_psth")

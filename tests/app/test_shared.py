@@ -1,0 +1,68 @@
+"""pages/_shared.py helpers through AppTest: params_form, figure_downloads, spooling uploads."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from streamlit.testing.v1 import AppTest
+
+
+def _form_app():
+    import streamlit as st
+
+    from neurotools.params import Params
+    from pages._shared import params_form
+
+    p = params_form(Params, "f", exclude=("units",))
+    if p is not None:
+        st.success(f"bin_size={p.bin_size} source={p.source} t_start={p.t_start}")
+
+
+def test_params_form_validates_with_the_common_message():
+    at = AppTest.from_function(_form_app, default_timeout=30).run()
+    assert not at.exception
+    assert at.success[0].value == "bin_size=0.05 source=auto t_start=None"
+    assert at.text_input(key="f_t_start").value == ""
+    assert not [w for w in at.text_input if w.key == "f_units"]  # excluded
+    at.number_input(key="f_bin_size").set_value(-1.0).run()
+    assert [e.value for e in at.error] == [
+        "The 'bin_size' parameter of analysis must be a float in (0, 60] s. Got -1.0 instead."
+    ]
+    assert not at.success
+    at.number_input(key="f_bin_size").set_value(0.2)
+    at.selectbox(key="f_source").set_value("units")
+    at.text_input(key="f_t_start").input("12.5").run()
+    assert at.success[0].value == "bin_size=0.2 source=units t_start=12.5"
+
+
+def _downloads_app():
+    import plotly.graph_objects as go
+
+    from pages._shared import figure_downloads
+
+    figure_downloads(go.Figure(go.Scatter(x=[0, 1], y=[1, 2])), "my fig/1", key="k")
+
+
+def test_without_a_browser_only_html_is_offered(monkeypatch):
+    monkeypatch.setenv("NEUROTOOLS_BROWSER", "")
+    at = AppTest.from_function(_downloads_app, default_timeout=30).run()
+    assert not at.exception
+    assert [b.label for b in at.get("download_button")] == ["Download HTML"]
+    assert len(at.info) == 1 and "need Chromium" in at.info[0].value and "HTML" in at.info[0].value
+
+
+def test_spool_upload_writes_chunks_named_by_hash(tmp_path, monkeypatch):
+    from pages import _shared
+
+    monkeypatch.setattr(_shared, "SPOOL_CHUNK", 1000)  # many chunks for a small payload
+    payload = bytes(range(256)) * 40
+    f = io.BytesIO(payload)
+    f.name = "../weird name?.nwb"
+    path = _shared.spool_upload(f)
+    assert path.read_bytes() == payload
+    assert path.parent.name == hashlib.sha256(payload).hexdigest()
+    assert path.name == "weird_name_.nwb" and path.parent.parent == tmp_path / "uploads"
+    assert not list((tmp_path / "uploads").glob(".part-*"))
+    _shared.discard_spool(path)
+    assert not path.parent.exists()
