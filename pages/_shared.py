@@ -112,7 +112,20 @@ class LoadedFile:
 def _file_entries() -> list[dict[str, str]]:
     if _FILES_KEY not in st.session_state:
         st.session_state[_FILES_KEY] = []
+        _open_startup_files()
     return st.session_state[_FILES_KEY]
+
+
+def _open_startup_files() -> None:
+    """Load the files named in ``$NEUROTOOLS_OPEN`` (``os.pathsep``-separated) into a new session.
+
+    ``./dev app`` sets it to the bundled samples, so the app starts with data to explore.
+    """
+    for item in filter(None, os.environ.get("NEUROTOOLS_OPEN", "").split(os.pathsep)):
+        try:
+            add_file(item, origin="sample")
+        except UserError as exc:
+            st.warning(f"Could not open {item} at start-up: {exc}")
 
 
 def loaded_recordings() -> list[LoadedFile]:
