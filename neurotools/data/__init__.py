@@ -1,6 +1,7 @@
 """Recording model, NWB reading and writing, binning, simulators."""
 
 from neurotools.data.nwb_reader import open_h5, open_nwb, read_nwb, summarize
+from neurotools.data.nwb_writer import write_nwb
 from neurotools.data.recording import (
     BehaviorSeries,
     IntervalTable,
@@ -22,4 +23,5 @@ __all__ = [
     "read_nwb",
     "sha256_file",
     "summarize",
+    "write_nwb",
 ]
