@@ -1,0 +1,361 @@
+"""Run chains and pool them into a :class:`~neurotools.analyses.base.Result`.
+
+Each chain is a module-level function of one picklable item (counts, settings, its own seed), so
+chains go through :func:`~neurotools.analyses.base.parallel_map` on any executor and give the same
+arrays whatever the executor. Memory per chain is flat in the number of iterations: similarity
+matrices are running sums, and at most ``MAX_DRAWS`` thinned partitions / latent paths are kept.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from neurotools.analyses.base import Progress, Result, inputs_of, parallel_map, sub_progress
+from neurotools.analyses.biclustering.params import BiclusterParams
+from neurotools.analyses.biclustering.sampler import Chain, ModelConfig, log_rates
+from neurotools.analyses.biclustering.summaries import (
+    adjusted_rand,
+    bulk_ess,
+    point_partitions,
+    relabel,
+    split_rhat,
+)
+from neurotools.data.binning import neural_matrix
+from neurotools.data.recording import Recording
+from neurotools.errors import UserError
+
+#: Most thinned draws (partitions, state paths) kept per chain.
+MAX_DRAWS = 200
+#: Most latent-path draws kept per chain (and at most ``LATENT_BUDGET`` floats in all).
+MAX_LATENT_DRAWS = 100
+LATENT_BUDGET = 6_000_000
+#: Longest state sequence for which the T x T state similarity matrix is accumulated.
+MAX_STATE_PSM = 1000
+#: Posterior predictive statistics per neuron.
+PPC_STATS = ("mean", "variance", "zero_fraction")
+
+
+@dataclass
+class ChainJob:
+    """Everything one chain needs (picklable)."""
+
+    y: np.ndarray                 # (N, T) counts
+    config: ModelConfig
+    seed: tuple[int, int]
+    iterations: int
+    burn_in: int
+    index: int = 0
+
+
+@dataclass
+class ChainOutput:
+    """Streaming summaries of one chain."""
+
+    psm_sum: np.ndarray                       # (N, N)
+    state_psm_sum: np.ndarray | None          # (T, T) or None
+    n_kept: int
+    partitions: np.ndarray                    # (M, N)
+    state_paths: np.ndarray                   # (M, T)
+    latent_draws: list = field(default_factory=list)   # [(z (N,), lat (T, K, q))]
+    loglik: np.ndarray = None                 # (iterations,)
+    n_clusters: np.ndarray = None             # (iterations,)
+    n_states: np.ndarray = None               # (iterations,)
+    k_hist: np.ndarray = None                 # (N + 1,)
+    s_hist: np.ndarray = None                 # (L + 1,)
+    ppc_exceed: np.ndarray = None             # (N, 3)
+    ppc_n: int = 0
+    dispersion_sum: np.ndarray = None         # (N,)
+    seconds: float = 0.0
+
+
+def _ppc_stats(y: np.ndarray) -> np.ndarray:
+    return np.stack([y.mean(1), y.var(1), (y == 0).mean(1)], 1)
+
+
+def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
+    """Run one chain and return its streaming summaries (module level: picklable)."""
+    rng = np.random.default_rng(list(job.seed))
+    chain = Chain(job.y, job.config, rng)
+    N, T, L = chain.N, chain.T, chain.L
+    kept_total = job.iterations - job.burn_in
+    thin = max(1, int(np.ceil(kept_total / MAX_DRAWS)))
+    n_lat = min(MAX_LATENT_DRAWS, max(1, LATENT_BUDGET // max(T * 4 * (1 + chain.p), 1)))
+    thin_lat = max(1, int(np.ceil(kept_total / n_lat)))
+    out = ChainOutput(
+        psm_sum=np.zeros((N, N)),
+        state_psm_sum=np.zeros((T, T), np.float32) if T <= MAX_STATE_PSM else None,
+        n_kept=0, partitions=np.empty((0, N), np.int64), state_paths=np.empty((0, T), np.int64),
+        loglik=np.empty(job.iterations), n_clusters=np.empty(job.iterations, np.int64),
+        n_states=np.empty(job.iterations, np.int64), k_hist=np.zeros(N + 1),
+        s_hist=np.zeros(L + 1), ppc_exceed=np.zeros((N, len(PPC_STATS))),
+        dispersion_sum=np.zeros(N),
+    )
+    parts, paths = [], []
+    obs_stats = _ppc_stats(chain.y)
+    t0 = time.perf_counter()
+    for it in range(job.iterations):
+        chain.step()
+        s = chain.state
+        log_mu = log_rates(s)
+        ll = chain.loglik(log_mu)
+        n_occ = len(np.unique(s.states))
+        out.loglik[it], out.n_clusters[it], out.n_states[it] = ll, s.K, n_occ
+        if it >= job.burn_in:
+            k = it - job.burn_in
+            out.n_kept += 1
+            out.psm_sum += s.z[:, None] == s.z[None, :]
+            if out.state_psm_sum is not None:
+                out.state_psm_sum += s.states[:, None] == s.states[None, :]
+            out.k_hist[s.K] += 1
+            out.s_hist[n_occ] += 1
+            out.dispersion_sum += s.r
+            if k % thin == 0:
+                parts.append(s.z.copy())
+                paths.append(s.states.copy())
+                mu = np.exp(np.minimum(log_mu, 30))
+                if job.config.model == "nb":
+                    yrep = rng.poisson(rng.gamma(s.r[:, None], mu / s.r[:, None]))
+                else:
+                    yrep = rng.poisson(mu)
+                out.ppc_exceed += _ppc_stats(yrep) >= obs_stats
+                out.ppc_n += 1
+            if k % thin_lat == 0:
+                out.latent_draws.append((s.z.copy(), s.lat.astype(np.float32)))
+        if progress is not None:
+            progress((it + 1) / job.iterations,
+                     f"chain {job.index + 1}: iteration {it + 1}/{job.iterations}, "
+                     f"log-lik {ll:.1f}, {s.K} clusters, {n_occ} states")
+    out.partitions = np.array(parts, np.int64).reshape(-1, N)
+    out.state_paths = np.array(paths, np.int64).reshape(-1, T)
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _run_chain_item(job: ChainJob) -> ChainOutput:
+    return run_chain(job)
+
+
+def permuted_accuracy(truth: np.ndarray, estimate: np.ndarray) -> float:
+    """Fraction of agreeing labels after the best one-to-one matching of estimate to truth."""
+    a, b = relabel(truth), relabel(estimate)
+    conf = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(conf, (a, b), 1)
+    r, c = linear_sum_assignment(-conf)
+    return float(conf[r, c].sum() / len(a))
+
+
+def _latent_bands(clusters: np.ndarray, draws: list) -> tuple[np.ndarray, ...]:
+    """Mean and 95% band of each point cluster's latent path, over stored draws."""
+    K = int(clusters.max()) + 1
+    T, q = draws[0][1].shape[0], draws[0][1].shape[2]
+    mean = np.zeros((T, K, q))
+    lo = np.zeros((T, K, q))
+    hi = np.zeros((T, K, q))
+    for k in range(K):
+        members = clusters == k
+        paths = []
+        for z, lat in draws:
+            j = np.bincount(z[members]).argmax()
+            paths.append(lat[:, j, :])
+        paths = np.asarray(paths, float)
+        mean[:, k], lo[:, k], hi[:, k] = (paths.mean(0), np.percentile(paths, 2.5, axis=0),
+                                          np.percentile(paths, 97.5, axis=0))
+    return mean, lo, hi
+
+
+def counts_matrix(recordings: list[Recording], params: BiclusterParams):
+    """Binned counts of the inputs (concatenated in time), their bin times and session index.
+
+    Raises
+    ------
+    UserError
+        For trace-only data, mismatched neuron counts across sessions, or too little data.
+    """
+    mats = []
+    for rec in recordings:
+        nm = neural_matrix(rec, params.source, params.bin_size, params.t_start, params.t_stop,
+                           params.unit_indices())
+        if not nm.is_counts:
+            raise UserError(
+                f"bicluster models spike counts, but {rec.source.name} gives '{nm.source}' traces; "
+                "choose a file with sorted units (source=units)."
+            )
+        mats.append(nm)
+    n = {m.values.shape[1] for m in mats}
+    if len(n) > 1:
+        raise UserError(
+            f"The inputs have different numbers of neurons ({sorted(n)}); bicluster pools sessions "
+            "only over the same neurons: select matching units with 'units'."
+        )
+    y = np.concatenate([m.values for m in mats], 0).T.astype(np.int64)
+    N, T = y.shape
+    if N < 2:
+        raise UserError(f"bicluster needs at least 2 neurons; the input has {N}.")
+    if T < 10:
+        raise UserError(
+            f"bicluster needs at least 10 time bins; the input has {T}: lower 'bin_size' "
+            "or widen the time range."
+        )
+    if y.sum() == 0:
+        raise UserError("The selected neurons fire no spike in the selected range; widen it.")
+    bin_times = np.concatenate([m.bin_times for m in mats])
+    session = np.concatenate([np.full(len(m.bin_times), k) for k, m in enumerate(mats)])
+    return y, bin_times, session, mats[0]
+
+
+def run(
+    recordings: list[Recording],
+    params: BiclusterParams,
+    progress: Progress | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    executor: Executor | None = None,
+) -> Result:
+    """Fit the bi-clustering model by MCMC (several chains) and summarise the posterior.
+
+    Parameters
+    ----------
+    recordings : list of Recording
+        One or more sessions with the same units; counts are concatenated in time.
+    params : BiclusterParams
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise ``Cancelled`` between iterations. Per
+        iteration when chains run inline (``executor=None``), per finished chain otherwise.
+    seed : int
+        Chain c uses the generator seeded with ``[seed, c]``.
+    device : str
+        Accepted for the common signature; the sampler is numpy and always runs on the CPU
+        (the result says ``"cpu"`` and notes any other request).
+    executor : concurrent.futures.Executor, optional
+        Runs the chains in parallel (processes, Dask).
+
+    Returns
+    -------
+    Result
+        Arrays ``neuron_clusters`` [N], ``state_sequence`` [T], ``neuron_coclustering`` [N, N],
+        ``loglik_trace`` [iterations] (chain 1), ``bin_times`` [T] and the summaries listed in
+        ``docs/analyses/biclustering.md``.
+    """
+    if not recordings:
+        raise UserError("bicluster needs at least one recording.")
+    t_start = time.perf_counter()
+    y, bin_times, session, nm = counts_matrix(recordings, params)
+    N, T = y.shape
+    cfg = ModelConfig(model=params.model, latent_dim=params.latent_dim,
+                      max_states=params.max_states, neuron_prior=params.neuron_prior,
+                      r_k=params.cluster_rate, hdp_kappa=params.sticky_kappa)
+    jobs = [ChainJob(y, cfg, (int(seed), c), params.iterations, params.burn_in, c)
+            for c in range(params.chains)]
+    report = progress
+    if executor is None:
+        outs = []
+        for c, job in enumerate(jobs):
+            sub = sub_progress(report, c / len(jobs), (c + 1) / len(jobs)) if report else None
+            if sub is not None:
+                sub(0.0, f"chain {c + 1}/{len(jobs)} starting")
+            outs.append(run_chain(job, sub))
+    else:
+        if report:
+            report(0.0, f"running {len(jobs)} chains in parallel")
+        outs = parallel_map(_run_chain_item, jobs, executor)
+    if report:
+        report(1.0, "summarising the posterior")
+    return summarise(outs, params, recordings, nm, y, bin_times, session, seed, device,
+                     time.perf_counter() - t_start)
+
+
+def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list[Recording],
+              nm, y: np.ndarray, bin_times: np.ndarray, session: np.ndarray, seed: int,
+              device: str, runtime_s: float) -> Result:
+    """Pool the chains' streaming summaries into the Result (arrays, metrics, info)."""
+    N, T = y.shape
+    kept = sum(o.n_kept for o in outs)
+    psm = sum(o.psm_sum for o in outs) / kept
+    parts = np.concatenate([o.partitions for o in outs])
+    paths = np.concatenate([o.state_paths for o in outs])
+    neuron_maxpear, neuron_dahl = point_partitions(parts, psm)
+    state_psm = None
+    if outs[0].state_psm_sum is not None:
+        state_psm = (sum(o.state_psm_sum.astype(float) for o in outs) / kept).astype(np.float32)
+    state_maxpear, state_dahl = point_partitions(paths, None, max_candidates=100)
+    k_post = sum(o.k_hist for o in outs) / kept
+    s_post = sum(o.s_hist for o in outs) / kept
+    burn = params.burn_in
+    post = slice(burn, None)
+    ll = np.stack([o.loglik for o in outs])
+    kk = np.stack([o.n_clusters for o in outs]).astype(float)
+    ss = np.stack([o.n_states for o in outs]).astype(float)
+    chain_parts = np.array([point_partitions(o.partitions, o.psm_sum / o.n_kept)[0] for o in outs])
+    aris = [adjusted_rand(chain_parts[a], chain_parts[b])
+            for a in range(len(outs)) for b in range(a + 1, len(outs))]
+    lat_mean, lat_lo, lat_hi = _latent_bands(neuron_maxpear,
+                                             [d for o in outs for d in o.latent_draws])
+    ppc = sum(o.ppc_exceed for o in outs) / max(sum(o.ppc_n for o in outs), 1)
+    arrays = {
+        "neuron_clusters": neuron_maxpear,
+        "neuron_clusters_dahl": neuron_dahl,
+        "state_sequence": state_maxpear,
+        "state_sequence_dahl": state_dahl,
+        "neuron_coclustering": psm,
+        "loglik_trace": ll[0],
+        "loglik_traces": ll,
+        "n_clusters_trace": kk.astype(np.int64),
+        "n_states_trace": ss.astype(np.int64),
+        "n_clusters_posterior": k_post,
+        "n_states_posterior": s_post,
+        "chain_neuron_clusters": chain_parts,
+        "latent_mean": lat_mean,
+        "latent_lower": lat_lo,
+        "latent_upper": lat_hi,
+        "ppc_pvalues": ppc,
+        "dispersion_mean": sum(o.dispersion_sum for o in outs) / kept,
+        "bin_times": bin_times,
+        "neuron_indices": np.asarray(nm.neuron_indices, np.int64),
+    }
+    if state_psm is not None:
+        arrays["state_coclustering"] = state_psm
+    if len(recordings) > 1:
+        arrays["session_index"] = session
+    sec_iter = float(np.mean([o.seconds for o in outs]) / params.iterations)
+    metrics = {
+        "n_neurons": N, "n_bins": T,
+        "n_clusters_mode": int(np.argmax(k_post)), "p_n_clusters_mode": float(k_post.max()),
+        "n_states_mode": int(np.argmax(s_post)), "p_n_states_mode": float(s_post.max()),
+        "n_clusters_point": int(neuron_maxpear.max() + 1),
+        "n_states_point": int(state_maxpear.max() + 1),
+        "rhat_loglik": split_rhat(ll[:, post]), "rhat_n_clusters": split_rhat(kk[:, post]),
+        "rhat_n_states": split_rhat(ss[:, post]),
+        "ess_bulk_loglik": bulk_ess(ll[:, post]), "ess_bulk_n_clusters": bulk_ess(kk[:, post]),
+        "ess_bulk_n_states": bulk_ess(ss[:, post]),
+        "min_pairwise_chain_ari": float(min(aris)) if aris else float("nan"),
+        "seconds_per_iteration": sec_iter,
+        "ppc_extreme_fraction": float(np.mean((ppc < 0.025) | (ppc > 0.975))),
+    }
+    gt = recordings[0].ground_truth if len(recordings) == 1 else {}
+    if gt.get("neuron_clusters") is not None and params.unit_indices() is None \
+            and len(gt["neuron_clusters"]) == N:
+        metrics["truth_neuron_ari"] = adjusted_rand(gt["neuron_clusters"], neuron_maxpear)
+    if gt.get("state_sequence") is not None and len(gt["state_sequence"]) == T:
+        metrics["truth_state_accuracy"] = permuted_accuracy(gt["state_sequence"], state_maxpear)
+        metrics["truth_state_ari"] = adjusted_rand(gt["state_sequence"], state_maxpear)
+    info = {
+        "neuron_labels": list(nm.labels),
+        "ppc_statistics": list(PPC_STATS),
+        "latent_components": ["baseline"] + [f"factor {k + 1}" for k in range(params.latent_dim)],
+        "bin_size_s": params.bin_size,
+        "kept_draws_per_chain": [o.n_kept for o in outs],
+        "notes": ("state_sequence / neuron_clusters are maxPEAR point partitions; *_dahl are "
+                  "Dahl's; loglik_trace is chain 1 (loglik_traces has every chain)."),
+    }
+    if device != "cpu":
+        info["device_note"] = f"'{device}' was requested; the sampler runs on the CPU (numpy)."
+    return Result(
+        analysis="bicluster", params=params.to_dict(),
+        seed=int(seed), inputs=inputs_of(recordings, nm.source), arrays=arrays,
+        metrics=metrics, info=info, runtime_s=runtime_s, device="cpu",
+    )

@@ -1,0 +1,473 @@
+"""One MCMC chain of the bi-clustering model: state, initialisation and the Gibbs sweep.
+
+Model (N neurons, T bins, p factors per cluster, counts ``y[i, t]``)::
+
+    log mu[i, t] = d_i + m_t^(z_i) + c_i . x_t^(z_i)
+    y[i, t] ~ NB(mean mu[i, t], dispersion r_i)          (or Poisson)
+    z ~ MFM (or DP);  X_t = stack_j [m_t^(j), x_t^(j)] follows switching AR(1) dynamics
+    s_t ~ sticky HDP-HMM (weak limit, L states)
+
+The sweep (:meth:`Chain.step`): neuron labels (Neal's algorithm 8, one auxiliary cluster, with
+each neuron's loadings integrated by a Laplace approximation) -> dynamics -> latents by
+Polya-gamma augmentation + FFBS -> identifiability projection -> states by FFBS + transition
+rows -> dynamics -> (d_i, c_i) by PG regression -> r_i by CRT + Metropolis-Hastings.
+For the Poisson model the PG blocks use an NB with large dispersion ``R`` as proposal and are
+corrected by Metropolis-Hastings (the PG kernel is reversible for the NB target, so the
+acceptance ratio is the Poisson/NB likelihood ratio).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.vq import kmeans2
+from scipy.ndimage import gaussian_filter1d, uniform_filter1d
+from scipy.signal import lfilter
+from scipy.spatial.distance import squareform
+
+from neurotools.analyses.biclustering.counts import nb_loglik, poisson_loglik, sample_dispersion
+from neurotools.analyses.biclustering.dynamics import sample_dynamics
+from neurotools.analyses.biclustering.hmm import (
+    ar_loglik,
+    forward_backward_sample,
+    sample_dirichlet,
+    sample_sticky_hdp,
+)
+from neurotools.analyses.biclustering.kalman import ffbs
+from neurotools.analyses.biclustering.mfm import log_v_coefficients, new_cluster_log_weights
+from neurotools.analyses.biclustering.polyagamma import sample_pg
+
+#: Dispersion of the NB proposal used for the Poisson model.
+POISSON_R = 1000.0
+
+
+@dataclass
+class ModelConfig:
+    """Fixed settings of the model and sampler (see :class:`..params.Params`).
+
+    Attributes mirror the paper's defaults: ``p = 2`` factors, ``L = 10`` states,
+    ``alpha = gamma = 5``, ``kappa = 10``, MFM with ``Geometric(0.2)`` and ``gamma_mfm = 1``.
+    """
+
+    model: str = "nb"
+    latent_dim: int = 2
+    max_states: int = 10
+    neuron_prior: str = "mfm"
+    r_k: float = 0.2
+    gamma_mfm: float = 1.0
+    alpha_dp: float = 1.0
+    hdp_alpha: float = 5.0
+    hdp_gamma: float = 5.0
+    hdp_kappa: float = 10.0
+    init_clusters: int = 0
+    update_labels: bool = True
+    update_states: bool = True
+    project: bool = True
+    prior_only: bool = False
+    state_sweeps: int = 2
+    g0_rho: float = 0.95
+    g0_sd: float = 0.3
+
+
+@dataclass
+class ChainState:
+    """Current values of every unknown of one chain (shapes with N, T, K, p, L)."""
+
+    z: np.ndarray          # (N,) labels 0..K-1
+    lat: np.ndarray        # (T, K, 1 + p): baseline then factors per cluster
+    d: np.ndarray          # (N,)
+    c: np.ndarray          # (N, p)
+    r: np.ndarray          # (N,)
+    states: np.ndarray     # (T,)
+    beta: np.ndarray       # (L,)
+    trans: np.ndarray      # (L, L)
+    A: np.ndarray          # (L, D, D)
+    b: np.ndarray          # (L, D)
+    Q: np.ndarray          # (L, D, D)
+
+    @property
+    def K(self) -> int:
+        """Number of clusters."""
+        return int(self.lat.shape[1])
+
+
+def log_rates(s: ChainState) -> np.ndarray:
+    """``log mu`` of every neuron and bin, shape (N, T)."""
+    ell = np.concatenate([np.ones((len(s.z), 1)), s.c], 1)          # (N, 1+p)
+    return s.d[:, None] + np.einsum("tnq,nq->nt", s.lat[:, s.z, :], ell)
+
+
+class Chain:
+    """One Markov chain on counts ``y`` (N, T).
+
+    Parameters
+    ----------
+    y : ndarray of int, shape (N, T)
+        Spike counts.
+    config : ModelConfig
+    rng : numpy.random.Generator
+    """
+
+    def __init__(self, y: np.ndarray, config: ModelConfig, rng: np.random.Generator):
+        self.y = np.asarray(y, float)
+        self.cfg = config
+        self.rng = rng
+        self.N, self.T = self.y.shape
+        self.p = config.latent_dim
+        self.L = config.max_states
+        self.log_v = log_v_coefficients(self.N, config.gamma_mfm, config.r_k, t_max=self.N + 1)
+        self.state = self._initial_state()
+
+    # ------------------------------------------------------------------ initialisation
+    def _initial_state(self) -> ChainState:
+        cfg, rng, y, N, T, p, L = self.cfg, self.rng, self.y, self.N, self.T, self.p, self.L
+        smooth = gaussian_filter1d(y, 2.0, axis=1, mode="nearest")
+        logr = np.log(smooth + 0.1)
+        logr -= logr.mean(1, keepdims=True)
+        sd = logr.std(1, keepdims=True)
+        zs = logr / np.where(sd > 0, sd, 1)
+        z = initial_partition(zs + 1e-9 * rng.standard_normal(zs.shape), cfg.init_clusters)
+        z = _relabel(z)
+        K = int(z.max()) + 1
+        lat = np.zeros((T, K, 1 + p))
+        c = 0.1 * rng.standard_normal((N, p))
+        for j in range(K):
+            members = logr[z == j]
+            lat[:, j, 0] = members.mean(0)
+            resid = members - members.mean(0)
+            if len(members) > 1:
+                u, sv, vt = np.linalg.svd(resid, full_matrices=False)
+                q = min(p, len(sv))
+                lat[:, j, 1:1 + q] = (vt[:q].T * sv[:q]) / np.sqrt(len(members))
+        lat += 0.01 * rng.standard_normal(lat.shape)
+        d = np.log(y.mean(1) + 0.05)
+        r = np.full(N, 10.0) if cfg.model == "nb" else np.full(N, POISSON_R)
+        states = initial_states(y, z, min(L, 2), rng)
+        beta = np.full(L, 1.0 / L)
+        trans = sample_dirichlet(cfg.hdp_alpha * beta[None, :] + cfg.hdp_kappa * np.eye(L), rng)
+        s = ChainState(z, lat, d, c, r, states, beta, trans, *(None,) * 3)
+        s.A, s.b, s.Q = sample_dynamics(self._X(s), states, L, rng)
+        return s
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _X(s: ChainState) -> np.ndarray:
+        return s.lat.reshape(s.lat.shape[0], -1)
+
+    def loglik(self, log_mu: np.ndarray | None = None) -> float:
+        """Log-likelihood of all counts under the current state."""
+        s = self.state
+        log_mu = log_rates(s) if log_mu is None else log_mu
+        if self.cfg.model == "nb":
+            return float(nb_loglik(self.y, log_mu, s.r[:, None]).sum())
+        return float(poisson_loglik(self.y, log_mu).sum())
+
+    def _pg(self, log_mu: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        psi = log_mu - np.log(r)[:, None]
+        omega = sample_pg(self.y + r[:, None], psi, self.rng)
+        kappa = 0.5 * (self.y - r[:, None])
+        return omega, kappa
+
+    def _poisson_weight(self, log_mu: np.ndarray) -> np.ndarray:
+        """Per-neuron log Poisson / NB(POISSON_R) likelihood ratio, shape (N,)."""
+        return (poisson_loglik(self.y, log_mu) - nb_loglik(self.y, log_mu, POISSON_R)).sum(1)
+
+    # ------------------------------------------------------------------ the sweep
+    def step(self) -> None:
+        """One full Gibbs sweep (see the module docstring for the order).
+
+        The state/dynamics pair is updated ``config.state_sweeps`` times per sweep (a repeated
+        Gibbs block: still exact, and cheaper than a full sweep).
+        """
+        s = self.state
+        if self.cfg.update_labels:
+            self.update_labels()
+            s.A, s.b, s.Q = sample_dynamics(self._X(s), s.states, self.L, self.rng)
+        self.update_latents()
+        if self.cfg.project:
+            self.project()
+        for _ in range(max(1, self.cfg.state_sweeps) if self.cfg.update_states else 0):
+            self.update_states()
+            s.A, s.b, s.Q = sample_dynamics(self._X(s), s.states, self.L, self.rng)
+        if not self.cfg.update_states:
+            s.A, s.b, s.Q = sample_dynamics(self._X(s), s.states, self.L, self.rng)
+        self.update_loadings()
+        if self.cfg.model == "nb":
+            mu = np.exp(log_rates(s))
+            s.r, _ = sample_dispersion(self.y, mu, s.r, self.rng)
+
+    def update_latents(self) -> None:
+        """Draw all clusters' latent paths jointly by PG augmentation + FFBS."""
+        s, T, K, q = self.state, self.T, self.state.K, 1 + self.p
+        log_mu = log_rates(s)
+        r = s.r if self.cfg.model == "nb" else np.full(self.N, POISSON_R)
+        omega, kappa = self._pg(log_mu, r)
+        ell = np.concatenate([np.ones((self.N, 1)), s.c], 1)        # (N, q)
+        off = s.d - np.log(r)
+        J = np.zeros((T, K * q, K * q))
+        h = np.zeros((T, K * q))
+        for j in range(K):
+            m = s.z == j
+            sl = slice(j * q, (j + 1) * q)
+            J[:, sl, sl] = np.einsum("it,iq,ir->tqr", omega[m], ell[m], ell[m])
+            h[:, sl] = np.einsum("it,iq->tq", kappa[m] - omega[m] * off[m, None], ell[m])
+        X_new = ffbs(J, h, s.states, s.A, s.b, s.Q, self.rng)
+        if self.cfg.model == "poisson":
+            lat_new = X_new.reshape(T, K, q)
+            log_mu_new = s.d[:, None] + np.einsum("tnq,nq->nt", lat_new[:, s.z, :], ell)
+            log_acc = (self._poisson_weight(log_mu_new) - self._poisson_weight(log_mu)).sum()
+            if np.log(self.rng.random()) >= log_acc:
+                return
+        s.lat = X_new.reshape(T, K, q)
+
+    def update_loadings(self) -> None:
+        """Draw (d_i, c_i) of every neuron by Polya-gamma augmented Gaussian regression."""
+        s, N, q = self.state, self.N, 1 + self.p
+        log_mu = log_rates(s)
+        r = s.r if self.cfg.model == "nb" else np.full(N, POISSON_R)
+        omega, kappa = self._pg(log_mu, r)
+        own = s.lat[:, s.z, :]                                       # (T, N, q)
+        Z = np.concatenate([np.ones((self.T, N, 1)), own[:, :, 1:]], 2)   # design [1, x]
+        offset = own[:, :, 0].T - np.log(r)[:, None]                 # (N, T)
+        prec = np.einsum("it,tiq,tir->iqr", omega, Z, Z) + np.eye(q)[None]
+        rhs = np.einsum("tiq,it->iq", Z, kappa - omega * offset)
+        cov = np.linalg.inv(prec)
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        mean = np.einsum("iqr,ir->iq", cov, rhs)
+        draw = mean + np.einsum("iqr,ir->iq", np.linalg.cholesky(cov),
+                                self.rng.standard_normal((N, q)))
+        if self.cfg.model == "poisson":
+            d_old, c_old = s.d.copy(), s.c.copy()
+            w_old = self._poisson_weight(log_mu)
+            s.d, s.c = draw[:, 0].copy(), draw[:, 1:].copy()
+            w_new = self._poisson_weight(log_rates(s))
+            reject = np.log(self.rng.random(N)) >= w_new - w_old
+            s.d[reject], s.c[reject] = d_old[reject], c_old[reject]
+            return
+        s.d, s.c = draw[:, 0].copy(), draw[:, 1:].copy()
+
+    def update_states(self) -> None:
+        """Draw the state path by FFBS, then the HDP weights and transition rows."""
+        s, cfg = self.state, self.cfg
+        ll = ar_loglik(self._X(s), s.A, s.b, s.Q)
+        init = np.full(self.L, 1.0 / self.L)
+        s.states, _ = forward_backward_sample(ll, s.trans, init, self.rng)
+        s.beta, s.trans = sample_sticky_hdp(s.states, s.beta, cfg.hdp_alpha, cfg.hdp_gamma,
+                                            cfg.hdp_kappa, self.rng)
+
+    def project(self) -> None:
+        """Centre each cluster's latents over time and rotate its factors to diagonal x'x.
+
+        The means move into ``d`` and ``b``; the rotation conjugates ``c``, ``A``, ``b``, ``Q``.
+        Factor order is by decreasing energy, signs make the cluster's summed loadings positive.
+        """
+        s, K, p, q = self.state, self.state.K, self.p, 1 + self.p
+        mean = s.lat.mean(0)                                          # (K, q)
+        s.lat -= mean[None]
+        s.d = s.d + mean[s.z, 0] + np.einsum("np,np->n", s.c, mean[s.z, 1:])
+        mvec = mean.reshape(-1)
+        s.b = s.b + np.einsum("lde,e->ld", s.A, mvec) - mvec[None]
+        if p == 0:
+            return
+        Tm = np.eye(K * q)
+        for j in range(K):
+            F = s.lat[:, j, 1:]
+            w, U = np.linalg.eigh(F.T @ F)
+            U = U[:, np.argsort(w)[::-1]]
+            members = s.z == j
+            cs = s.c[members] @ U
+            sign = np.where(cs.sum(0) < 0, -1.0, 1.0)
+            U = U * sign[None, :]
+            s.lat[:, j, 1:] = F @ U
+            s.c[members] = s.c[members] @ U
+            Tm[j * q + 1:(j + 1) * q, j * q + 1:(j + 1) * q] = U.T
+        s.A = Tm[None] @ s.A @ Tm.T[None]
+        s.b = s.b @ Tm.T
+        s.Q = Tm[None] @ s.Q @ Tm.T[None]
+        s.Q = 0.5 * (s.Q + np.swapaxes(s.Q, 1, 2))
+
+    # ------------------------------------------------------------------ labels
+    def _g0_draw(self) -> np.ndarray:
+        """Latent path of a new cluster from the base measure: stationary AR(1) per dimension."""
+        rho, sd, T, q = self.cfg.g0_rho, self.cfg.g0_sd, self.T, 1 + self.p
+        e = self.rng.standard_normal((T, q)) * sd
+        e[1:] *= np.sqrt(1 - rho**2)
+        x = lfilter([1.0], [1.0, -rho], e, axis=0)
+        return x - x.mean(0)
+
+    def _laplace(self, i: int, cand: np.ndarray, r_i: float, d_i: float,
+                 n_newton: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Laplace log marginal likelihood of neuron i under candidate latents.
+
+        Parameters
+        ----------
+        cand : ndarray, shape (M, T, 1 + p)
+            Candidate clusters' latent paths.
+
+        Returns
+        -------
+        logml : ndarray, shape (M,)
+        mode : ndarray, shape (M, p)
+            Posterior mode of the loadings c under each candidate.
+        cov : ndarray, shape (M, p, p)
+            Laplace covariance of c under each candidate.
+        """
+        y = self.y[i]
+        M, p = cand.shape[0], self.p
+        base = d_i + cand[:, :, 0]                                     # (M, T)
+        F = cand[:, :, 1:]                                             # (M, T, p)
+        c = np.zeros((M, p))
+        nb = self.cfg.model == "nb"
+        eye = np.eye(p)[None]
+        for _ in range(n_newton + 1):
+            eta = base + np.einsum("mtp,mp->mt", F, c)
+            mu = np.exp(np.minimum(eta, 30))
+            if nb:
+                frac = mu / (mu + r_i)
+                g1 = y - (y + r_i) * frac
+                w = (y + r_i) * frac * (1 - frac)
+            else:
+                g1 = y - mu
+                w = mu
+            H = np.einsum("mt,mtp,mtq->mpq", w, F, F) + eye
+            grad = np.einsum("mt,mtp->mp", g1, F) - c
+            if _ == n_newton:
+                break
+            c = c + np.linalg.solve(H, grad[..., None])[..., 0]
+        eta = base + np.einsum("mtp,mp->mt", F, c)
+        if nb:
+            ll = nb_loglik(y[None], eta, r_i).sum(1)
+        else:
+            ll = poisson_loglik(y[None], eta).sum(1)
+        sign, logdet = np.linalg.slogdet(H)
+        logml = ll - 0.5 * (c**2).sum(1) - 0.5 * logdet
+        return logml, c, np.linalg.inv(H)
+
+    def update_labels(self) -> None:
+        """One sweep of Neal's algorithm 8 (one auxiliary cluster) over all neurons."""
+        s, cfg = self.state, self.cfg
+        for i in self.rng.permutation(self.N):
+            k = s.z[i]
+            sizes = np.bincount(s.z, minlength=s.K)
+            sizes[k] -= 1
+            if sizes[k] == 0:
+                aux = s.lat[:, k].copy()
+                keep = np.arange(s.K) != k
+                s.lat = s.lat[:, keep]
+                s.z = np.where(s.z > k, s.z - 1, s.z)
+                sizes = sizes[keep]
+            else:
+                aux = self._g0_draw()
+            log_w_old, log_w_new = new_cluster_log_weights(
+                sizes, self.N, cfg.neuron_prior, cfg.gamma_mfm, self.log_v, cfg.alpha_dp)
+            cand = np.concatenate([s.lat, aux[:, None, :]], 1).transpose(1, 0, 2)
+            logml, mode, cov = self._laplace(i, cand, s.r[i], s.d[i])
+            if cfg.prior_only:
+                logml = np.zeros_like(logml)
+            logp = np.append(log_w_old, log_w_new) + logml
+            prob = np.exp(logp - logp.max())
+            prob /= prob.sum()
+            j = int(self.rng.choice(len(prob), p=prob))
+            if j == s.K:
+                s.lat = np.concatenate([s.lat, aux[:, None, :]], 1)
+            s.z[i] = j
+            Lc = np.linalg.cholesky(0.5 * (cov[j] + cov[j].T))
+            s.c[i] = mode[j] + Lc @ self.rng.standard_normal(self.p)
+
+
+def initial_partition(zs: np.ndarray, k: int = 0, k_max: int = 12) -> np.ndarray:
+    """Starting neuron partition: average-linkage clustering of 1 - correlation.
+
+    Parameters
+    ----------
+    zs : ndarray, shape (N, T)
+        Standardised smoothed log rates.
+    k : int
+        Number of clusters; 0 picks the cut with the best mean silhouette among 2..k_max
+        (1 cluster when no cut reaches a silhouette of 0.1).
+
+    Returns
+    -------
+    ndarray of int, shape (N,)
+    """
+    N = zs.shape[0]
+    if N < 3 or k == 1:
+        return np.zeros(N, dtype=np.int64)
+    corr = np.nan_to_num(np.corrcoef(zs))
+    dist = np.clip(1 - 0.5 * (corr + corr.T), 0, 2)
+    np.fill_diagonal(dist, 0)
+    link = linkage(squareform(dist, checks=False), "average")
+    if k:
+        return _relabel(fcluster(link, min(k, N), "maxclust") - 1)
+    best, best_z = 0.1, np.zeros(N, dtype=np.int64)
+    for kk in range(2, min(k_max, N - 1) + 1):
+        zz = _relabel(fcluster(link, kk, "maxclust") - 1)
+        sil = _silhouette(dist, zz)
+        if sil > best:
+            best, best_z = sil, zz
+    return best_z
+
+
+def initial_states(y: np.ndarray, z: np.ndarray, k: int, rng: np.random.Generator,
+                   sigma: float = 3.0, window: int = 21) -> np.ndarray:
+    """Starting state path: k-means of the bins by the local variability of each cluster.
+
+    For every cluster, the population count is smoothed (Gaussian, ``sigma`` bins), logged, and
+    its variance over a sliding ``window`` of bins is taken; the bins are split into ``k`` groups
+    by k-means on these log-variances (standardised). States that differ in how much the rates
+    move (e.g. oscillating vs quiet dynamics) start apart; the chain then refines them.
+
+    Parameters
+    ----------
+    y : ndarray, shape (N, T)
+        Counts.
+    z : ndarray of int, shape (N,)
+        Starting neuron partition.
+    k : int
+        Number of starting states (1 gives a single state).
+    rng : numpy.random.Generator
+        Seeds the k-means (so chains start from different splits).
+
+    Returns
+    -------
+    ndarray of int, shape (T,)
+    """
+    T = y.shape[1]
+    if k < 2 or T < 3 * window:
+        return np.zeros(T, dtype=np.int64)
+    pop = np.stack([y[z == j].sum(0) for j in range(int(z.max()) + 1)]).astype(float)
+    lr = np.log(gaussian_filter1d(pop, sigma, axis=1, mode="nearest") + 0.5)
+    m = uniform_filter1d(lr, window, axis=1, mode="nearest")
+    v = np.maximum(uniform_filter1d(lr**2, window, axis=1, mode="nearest") - m**2, 0)
+    feat = np.log(v.T + 1e-4)
+    sd = feat.std(0)
+    if not np.any(sd > 1e-9):
+        return np.zeros(T, dtype=np.int64)
+    feat = (feat - feat.mean(0)) / np.where(sd > 1e-9, sd, 1.0)
+    _, lab = kmeans2(feat, k, seed=rng, minit="++")
+    return _relabel(lab)
+
+
+def _silhouette(dist: np.ndarray, z: np.ndarray) -> float:
+    K = int(z.max()) + 1
+    if K < 2:
+        return -1.0
+    onehot = (z[:, None] == np.arange(K)[None]).astype(float)
+    sizes = onehot.sum(0)
+    sums = dist @ onehot                                             # (N, K)
+    own = sizes[z] - 1
+    a = np.where(own > 0, sums[np.arange(len(z)), z] / np.maximum(own, 1), 0.0)
+    other = sums / sizes[None]
+    other[np.arange(len(z)), z] = np.inf
+    b_ = other.min(1)
+    sil = np.where(own > 0, (b_ - a) / np.maximum(np.maximum(a, b_), 1e-12), 0.0)
+    return float(sil.mean())
+
+
+def _relabel(z: np.ndarray) -> np.ndarray:
+    """Labels renumbered 0..K-1 in order of first appearance."""
+    _, first, inv = np.unique(z, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))
+    return order[inv].astype(np.int64)

@@ -1,0 +1,193 @@
+"""Posterior summaries: similarity matrices, point partitions, cluster-count posteriors, diagnostics.
+
+- Partitions: Dahl's least-squares clustering (the draw closest to the posterior similarity matrix)
+  and maxPEAR (Fritsch & Ickstadt 2009: the candidate with the largest posterior expected adjusted
+  Rand index; candidates are the stored draws and, when the similarity matrix is available, every
+  cut of its average-linkage tree). Both are computed from contingency tables, so a T x T
+  similarity matrix is never needed for long state sequences.
+- Convergence: rank-normalised split R-hat and bulk effective sample size (Vehtari et al. 2021)
+  on label-invariant scalars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+from scipy.special import ndtri
+
+
+def relabel(z: np.ndarray) -> np.ndarray:
+    """Labels renumbered 0..K-1 by order of first appearance."""
+    z = np.asarray(z)
+    _, first, inv = np.unique(z, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first))
+    return rank[inv.ravel()].astype(np.int64)
+
+
+def coclustering(z: np.ndarray) -> np.ndarray:
+    """Indicator matrix ``z_i == z_j``, shape (n, n), float."""
+    z = np.asarray(z)
+    return (z[:, None] == z[None, :]).astype(float)
+
+
+def _pair_sum(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum_{i<j} 1(a_i = a_j) 1(b_i = b_j)`` from the contingency table."""
+    a, b = relabel(a), relabel(b)
+    ka, kb = a.max() + 1, b.max() + 1
+    n = np.bincount(a * kb + b, minlength=ka * kb).astype(float)
+    return float((n * (n - 1)).sum() / 2)
+
+
+def _self_pairs(a: np.ndarray) -> float:
+    n = np.bincount(relabel(a)).astype(float)
+    return float((n * (n - 1)).sum() / 2)
+
+
+def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
+    """Adjusted Rand index between two partitions (1 = identical up to labels)."""
+    n = len(a)
+    pairs = n * (n - 1) / 2
+    sa, sb, sab = _self_pairs(a), _self_pairs(b), _pair_sum(a, b)
+    expected = sa * sb / pairs if pairs else 0.0
+    top = 0.5 * (sa + sb) - expected
+    if top == 0:
+        return 1.0
+    return float((sab - expected) / top)
+
+
+def partition_scores(candidates: np.ndarray, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dahl loss and posterior expected adjusted Rand (PEAR) of each candidate partition.
+
+    Parameters
+    ----------
+    candidates : ndarray of int, shape (C, n)
+    draws : ndarray of int, shape (M, n)
+        Posterior draws of the partition.
+
+    Returns
+    -------
+    dahl_loss : ndarray, shape (C,)
+        ``sum_{i<j} (1(c_i = c_j) - pi_ij)^2`` up to a constant common to all candidates.
+    pear : ndarray, shape (C,)
+        Posterior expected adjusted Rand index.
+    """
+    n = candidates.shape[1]
+    pairs = n * (n - 1) / 2
+    draws = np.array([relabel(d) for d in draws])
+    M = len(draws)
+    kb = int(draws.max()) + 1
+    pi_sum = np.mean([_self_pairs(d) for d in draws])                # sum_{i<j} pi_ij
+    loss = np.empty(len(candidates))
+    pear = np.empty(len(candidates))
+    for k, c in enumerate(candidates):
+        c = relabel(c)
+        ka = int(c.max()) + 1
+        idx = (np.arange(M)[:, None] * (ka * kb) + c[None, :] * kb + draws).ravel()
+        cnt = np.bincount(idx, minlength=M * ka * kb).astype(float)
+        cross = float((cnt * (cnt - 1)).sum() / 2) / M                # sum_{i<j} I_ij pi_ij
+        ic = _self_pairs(c)
+        loss[k] = ic - 2 * cross
+        expected = ic * pi_sum / pairs if pairs else 0.0
+        denom = 0.5 * (ic + pi_sum) - expected
+        pear[k] = (cross - expected) / denom if denom else 1.0
+    return loss, pear
+
+
+def point_partitions(draws: np.ndarray, psm: np.ndarray | None = None,
+                     max_candidates: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """maxPEAR and Dahl point estimates from posterior draws (and optionally the PSM).
+
+    Parameters
+    ----------
+    draws : ndarray of int, shape (M, n)
+        Stored partition draws (pooled over chains).
+    psm : ndarray, shape (n, n), optional
+        Posterior similarity matrix; adds the cuts of its average-linkage tree as candidates.
+    max_candidates : int
+        Largest number of distinct draws scored as candidates.
+
+    Returns
+    -------
+    maxpear : ndarray of int, shape (n,)
+    dahl : ndarray of int, shape (n,)
+    """
+    draws = np.asarray(draws)
+    uniq = np.unique(np.array([relabel(d) for d in draws]), axis=0)
+    if len(uniq) > max_candidates:
+        uniq = uniq[np.linspace(0, len(uniq) - 1, max_candidates).astype(int)]
+    _, pear_d = partition_scores(uniq, draws) if len(uniq) else (None, None)
+    dahl_loss, _ = partition_scores(uniq, draws)
+    dahl = uniq[int(np.argmin(dahl_loss))]
+    cands = [uniq]
+    if psm is not None and psm.shape[0] > 2:
+        dist = np.clip(1 - 0.5 * (psm + psm.T), 0, 1)
+        np.fill_diagonal(dist, 0)
+        link = linkage(squareform(dist, checks=False), "average")
+        n = psm.shape[0]
+        cuts = np.array([relabel(fcluster(link, k, "maxclust")) for k in range(1, min(n, 40) + 1)])
+        cands.append(np.unique(cuts, axis=0))
+    allc = np.concatenate(cands)
+    _, pear = partition_scores(allc, draws)
+    maxpear = allc[int(np.argmax(pear))]
+    return relabel(maxpear), relabel(dahl)
+
+
+def _rank_normalise(x: np.ndarray) -> np.ndarray:
+    flat = x.ravel()
+    ranks = np.empty(flat.size)
+    order = np.argsort(flat, kind="mergesort")
+    ranks[order] = np.arange(1, flat.size + 1)
+    # average ranks of ties
+    _, inv, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    sums = np.bincount(inv, weights=ranks)
+    ranks = (sums / counts)[inv]
+    return ndtri((ranks - 0.375) / (flat.size + 0.25)).reshape(x.shape)
+
+
+def _split(x: np.ndarray) -> np.ndarray:
+    n = x.shape[1] // 2
+    return np.concatenate([x[:, :n], x[:, x.shape[1] - n:]], 0)
+
+
+def split_rhat(x: np.ndarray) -> float:
+    """Rank-normalised split R-hat of draws ``x`` (chains, iterations); nan if undefined."""
+    x = np.asarray(x, float)
+    if x.shape[1] < 4:
+        return float("nan")
+    z = _split(_rank_normalise(x))
+    n = z.shape[1]
+    w = z.var(1, ddof=1).mean()
+    b = n * z.mean(1).var(ddof=1)
+    if w == 0:
+        return 1.0 if b == 0 else float("inf")
+    return float(np.sqrt(((n - 1) / n * w + b / n) / w))
+
+
+def bulk_ess(x: np.ndarray) -> float:
+    """Bulk effective sample size (rank-normalised, split chains, Geyer's monotone sequence)."""
+    x = np.asarray(x, float)
+    if x.shape[1] < 4:
+        return float("nan")
+    z = _split(_rank_normalise(x))
+    m, n = z.shape
+    zc = z - z.mean(1, keepdims=True)
+    var_c = zc.var(1)
+    if np.all(var_c == 0):
+        return float(m * n)
+    f = np.fft.rfft(zc, 2 * n, axis=1)
+    acov = np.fft.irfft(f * np.conj(f), axis=1)[:, :n] / n
+    w = z.var(1, ddof=1).mean()
+    var_plus = (n - 1) / n * w + z.mean(1).var(ddof=1) if m > 1 else w
+    rho = 1 - (w - acov.mean(0)) / var_plus
+    rho[0] = 1.0
+    tau, prev = -1.0, np.inf
+    for t in range(0, n - 1, 2):
+        pair = rho[t] + rho[t + 1]
+        if pair < 0:
+            break
+        pair = min(pair, prev)
+        prev = pair
+        tau += 2 * pair
+    tau = max(tau, 1.0 / np.log10(m * n + 10))
+    return float(m * n / tau)

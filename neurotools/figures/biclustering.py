@@ -1,0 +1,212 @@
+"""Figures of a bi-clustering result: neuron similarity, states over the raster, posteriors.
+
+Pure functions from a :class:`~neurotools.analyses.base.Result` of ``bicluster`` (and, for the
+raster, its :class:`~neurotools.data.Recording`) to plotly figures; every axis carries its unit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from neurotools.analyses.base import Result
+from neurotools.data.recording import Recording
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+           "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+#: Most spikes drawn in the state raster.
+MAX_SPIKES = 200_000
+
+
+def cluster_order(result: Result) -> np.ndarray:
+    """Neuron order: by point cluster, then by mean co-clustering within the cluster."""
+    z = np.asarray(result.arrays["neuron_clusters"])
+    psm = np.asarray(result.arrays["neuron_coclustering"])
+    return np.lexsort((-psm.mean(1), z))
+
+
+def region_columns(recording: Recording | None) -> list[str]:
+    """Unit-table columns that look like anatomy (location, region, area, ...)."""
+    if recording is None:
+        return []
+    keys = ("location", "region", "area", "structure", "electrode_group", "brain", "true_cluster")
+    return [c for c in recording.unit_table if any(k in c.lower() for k in keys)]
+
+
+def coclustering_figure(result: Result, recording: Recording | None = None,
+                        region_column: str | None = None) -> go.Figure:
+    """Posterior similarity of neurons, ordered by cluster, with an optional region side bar.
+
+    Parameters
+    ----------
+    result : Result
+        A ``bicluster`` result.
+    recording : Recording, optional
+        Its recording, for the unit-table column.
+    region_column : str, optional
+        Unit-table column shown as a categorical side bar.
+    """
+    order = cluster_order(result)
+    psm = np.asarray(result.arrays["neuron_coclustering"])[np.ix_(order, order)]
+    labels = result.info.get("neuron_labels") or [str(i) for i in range(len(order))]
+    names = [str(labels[i]) for i in order]
+    idx = np.asarray(result.arrays.get("neuron_indices", np.arange(len(order))))
+    col = None
+    if recording is not None and region_column and region_column in recording.unit_table:
+        col = np.asarray(recording.unit_table[region_column]).astype(str)[idx][order]
+    fig = make_subplots(rows=1, cols=2 if col is not None else 1, shared_yaxes=True,
+                        column_widths=[0.06, 0.94] if col is not None else None,
+                        horizontal_spacing=0.01)
+    c_main = 2 if col is not None else 1
+    if col is not None:
+        levels, codes = np.unique(col, return_inverse=True)
+        fig.add_trace(go.Heatmap(z=codes[:, None], y=names, x=[region_column], showscale=False,
+                                 colorscale="Viridis", text=col[:, None],
+                                 hovertemplate="%{y}: %{text}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Heatmap(z=psm, x=names, y=names, zmin=0, zmax=1, colorscale="Blues",
+                             colorbar=dict(title="P(same cluster)"),
+                             hovertemplate="%{y} & %{x}: %{z:.2f}<extra></extra>"), 1, c_main)
+    z = np.asarray(result.arrays["neuron_clusters"])[order]
+    edges = np.flatnonzero(np.diff(z)) + 0.5
+    for e in edges:
+        fig.add_shape(type="line", x0=e, x1=e, y0=-0.5, y1=len(z) - 0.5, xref=f"x{c_main}",
+                      yref="y", line=dict(color="black", width=1))
+        fig.add_shape(type="line", y0=e, y1=e, x0=-0.5, x1=len(z) - 0.5, xref=f"x{c_main}",
+                      yref="y", line=dict(color="black", width=1))
+    fig.update_yaxes(title_text="neuron (unit id, ordered by cluster)", autorange="reversed",
+                     row=1, col=1)
+    fig.update_xaxes(title_text="neuron (unit id)", row=1, col=c_main)
+    fig.update_layout(title="Neuron co-clustering (posterior probability)", height=560)
+    return fig
+
+
+def state_raster_figure(result: Result, recording: Recording | None = None) -> go.Figure:
+    """The state sequence as a colour band over the spike raster (neurons ordered by cluster).
+
+    Parameters
+    ----------
+    result : Result
+    recording : Recording, optional
+        Without it only the state band is drawn.
+    """
+    t = np.asarray(result.arrays["bin_times"])
+    s = np.asarray(result.arrays["state_sequence"])
+    bs = float(result.params.get("bin_size", np.median(np.diff(t)) if len(t) > 1 else 1.0))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.12, 0.88],
+                        vertical_spacing=0.02)
+    for k in np.unique(s):
+        m = s == k
+        fig.add_trace(go.Bar(x=t[m], y=np.ones(m.sum()), width=bs, name=f"state {k}",
+                             marker_color=PALETTE[int(k) % len(PALETTE)], marker_line_width=0,
+                             hovertemplate=f"state {k}<br>%{{x:.2f}} s<extra></extra>"), 1, 1)
+    order = cluster_order(result)
+    z = np.asarray(result.arrays["neuron_clusters"])
+    idx = np.asarray(result.arrays.get("neuron_indices", np.arange(len(z))))
+    if recording is not None and recording.spike_times is not None:
+        lo, hi = t[0] - bs / 2, t[-1] + bs / 2
+        budget = MAX_SPIKES // max(len(order), 1)
+        for row, i in enumerate(order):
+            st = recording.spike_times[idx[i]]
+            st = st[(st >= lo) & (st < hi)][:budget]
+            fig.add_trace(go.Scattergl(x=st, y=np.full(len(st), row), mode="markers",
+                                       marker=dict(size=2, color=PALETTE[int(z[i]) % len(PALETTE)]),
+                                       showlegend=False, hoverinfo="skip"), 2, 1)
+    fig.update_yaxes(visible=False, row=1, col=1)
+    fig.update_yaxes(title_text="neuron (ordered by cluster)", autorange="reversed", row=2, col=1)
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_layout(title="Population states over the raster", bargap=0, height=560,
+                      barmode="overlay")
+    return fig
+
+
+def posterior_counts_figure(result: Result) -> go.Figure:
+    """Posterior of the number of neuron clusters and of occupied states (bar charts)."""
+    pk = np.asarray(result.arrays["n_clusters_posterior"])
+    ps = np.asarray(result.arrays["n_states_posterior"])
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("neuron clusters", "occupied states"))
+    kk = np.flatnonzero(pk > 0)
+    ss = np.flatnonzero(ps > 0)
+    fig.add_trace(go.Bar(x=kk, y=pk[kk], marker_color=PALETTE[0], showlegend=False), 1, 1)
+    fig.add_trace(go.Bar(x=ss, y=ps[ss], marker_color=PALETTE[1], showlegend=False), 1, 2)
+    fig.update_xaxes(title_text="number of clusters (count)", dtick=1, row=1, col=1)
+    fig.update_xaxes(title_text="number of states (count)", dtick=1, row=1, col=2)
+    fig.update_yaxes(title_text="posterior probability", range=[0, 1])
+    fig.update_layout(title="Posterior of the number of clusters and states", height=360)
+    return fig
+
+
+def trace_figure(result: Result) -> go.Figure:
+    """Per-chain traces: log-likelihood, number of clusters, number of occupied states."""
+    ll = np.atleast_2d(result.arrays.get("loglik_traces", result.arrays["loglik_trace"]))
+    kk = np.atleast_2d(result.arrays.get("n_clusters_trace", np.zeros_like(ll)))
+    ss = np.atleast_2d(result.arrays.get("n_states_trace", np.zeros_like(ll)))
+    it = np.arange(1, ll.shape[1] + 1)
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04)
+    for c in range(ll.shape[0]):
+        color = PALETTE[c % len(PALETTE)]
+        fig.add_trace(go.Scattergl(x=it, y=ll[c], name=f"chain {c + 1}", line=dict(color=color)), 1, 1)
+        fig.add_trace(go.Scattergl(x=it, y=kk[c], showlegend=False, line=dict(color=color)), 2, 1)
+        fig.add_trace(go.Scattergl(x=it, y=ss[c], showlegend=False, line=dict(color=color)), 3, 1)
+    burn = int(result.params.get("burn_in", 0))
+    if burn:
+        fig.add_vline(x=burn, line_dash="dot", line_color="gray")
+    fig.update_yaxes(title_text="log-likelihood (nats)", row=1, col=1)
+    fig.update_yaxes(title_text="clusters (count)", row=2, col=1)
+    fig.update_yaxes(title_text="states (count)", row=3, col=1)
+    fig.update_xaxes(title_text="iteration", row=3, col=1)
+    fig.update_layout(title="MCMC traces (dotted: end of burn-in)", height=560)
+    return fig
+
+
+def latent_figure(result: Result, component: int = 0) -> go.Figure:
+    """Each point cluster's latent path (posterior mean and 95% band) over time.
+
+    Parameters
+    ----------
+    component : int
+        0 = baseline trajectory (log-rate units), k > 0 = factor k.
+    """
+    t = np.asarray(result.arrays["bin_times"])
+    mean = np.asarray(result.arrays["latent_mean"])[:, :, component]
+    lo = np.asarray(result.arrays["latent_lower"])[:, :, component]
+    hi = np.asarray(result.arrays["latent_upper"])[:, :, component]
+    names = result.info.get("latent_components", [])
+    name = names[component] if component < len(names) else f"component {component}"
+    fig = go.Figure()
+    for k in range(mean.shape[1]):
+        color = PALETTE[k % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]),
+                                 y=np.concatenate([hi[:, k], lo[::-1, k]]), fill="toself",
+                                 fillcolor=color, opacity=0.2, line=dict(width=0),
+                                 hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(x=t, y=mean[:, k], name=f"cluster {k}", line=dict(color=color)))
+    fig.update_xaxes(title_text="time (s)")
+    fig.update_yaxes(title_text=f"{name} (log-rate units)")
+    fig.update_layout(title=f"Cluster latents: {name}, mean and 95% band", height=420)
+    return fig
+
+
+def ppc_figure(result: Result) -> go.Figure:
+    """Posterior predictive p-values per neuron for each statistic (mean, variance, zeros)."""
+    p = np.asarray(result.arrays["ppc_pvalues"])
+    stats = result.info.get("ppc_statistics", ["mean", "variance", "zero_fraction"])
+    labels = result.info.get("neuron_labels") or [str(i) for i in range(p.shape[0])]
+    fig = go.Figure()
+    for k, name in enumerate(stats):
+        fig.add_trace(go.Scatter(x=[str(v) for v in labels], y=p[:, k], mode="markers", name=name,
+                                 marker=dict(color=PALETTE[k])))
+    for y in (0.025, 0.975):
+        fig.add_hline(y=y, line_dash="dot", line_color="gray")
+    fig.update_xaxes(title_text="neuron (unit id)")
+    fig.update_yaxes(title_text="posterior predictive p-value (probability)", range=[0, 1])
+    fig.update_layout(title="Posterior predictive checks per neuron", height=360)
+    return fig
+
+
+def diagnostics_rows(result: Result) -> list[dict[str, object]]:
+    """Convergence numbers as table rows (name, value) for the UI."""
+    keys = ("rhat_loglik", "rhat_n_clusters", "rhat_n_states", "ess_bulk_loglik",
+            "ess_bulk_n_clusters", "ess_bulk_n_states", "min_pairwise_chain_ari",
+            "seconds_per_iteration", "ppc_extreme_fraction")
+    return [{"diagnostic": k, "value": result.metrics.get(k)} for k in keys if k in result.metrics]

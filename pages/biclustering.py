@@ -1,0 +1,85 @@
+"""Bi-clustering page: neuron clusters x population states by MCMC (Wei 2024)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurotools.analyses.biclustering import Params
+from neurotools.figures import biclustering as figs
+from neurotools.jobs import AnalysisTask
+from pages._shared import (
+    current_job_id,
+    figure_downloads,
+    job_panel,
+    loaded_recordings,
+    params_form,
+    show_error,
+    start_job,
+)
+
+st.title("Bi-clustering: neuron clusters x population states")
+st.caption("Bayesian bi-clustering of spike counts (Wei, ICLR 2024): an MFM over neuron clusters, "
+           "a sticky HDP-HMM over states of the clusters' latent dynamics, sampled by MCMC.")
+files = [f for f in loaded_recordings() if f.recording.n_units > 1]
+if not files:
+    st.info("Load a recording with at least two sorted units first (Load page).")
+    st.stop()
+
+chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
+                      key="bicluster_file")
+loaded = files[chosen]
+with st.form("bicluster_form"):
+    params = params_form(Params, key="bicluster", exclude=("source",))
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="bicluster_seed")
+    submitted = st.form_submit_button("Run", type="primary")
+if submitted and params is not None:
+    try:
+        st.session_state["bicluster_job"] = start_job(AnalysisTask(
+            "bicluster", [str(loaded.path)], params.to_dict(), int(seed)))
+    except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+        show_error(exc)
+
+job_id = st.session_state.get("bicluster_job") or current_job_id()
+if not job_id:
+    st.stop()
+result = job_panel(job_id)
+if result is None or result.analysis != "bicluster":
+    st.stop()
+
+rec = loaded.recording
+m = result.metrics
+c1, c2, c3 = st.columns(3)
+c1.metric("Neuron clusters (point)", m.get("n_clusters_point"))
+c2.metric("Occupied states (mode)", m.get("n_states_mode"))
+c3.metric("R-hat (log-lik)", f"{m.get('rhat_loglik', float('nan')):.3f}")
+
+tabs = st.tabs(["Neurons", "States", "Posteriors", "Latents", "Diagnostics"])
+with tabs[0]:
+    cols = figs.region_columns(rec)
+    region = st.selectbox("Side bar (units table column)", [None, *cols], key="bicluster_region")
+    fig = figs.coclustering_figure(result, rec, region)
+    st.plotly_chart(fig, use_container_width=True, key="bicluster_psm")
+    figure_downloads(fig, "bicluster_coclustering", key="bicluster_psm_dl")
+with tabs[1]:
+    fig = figs.state_raster_figure(result, rec)
+    st.plotly_chart(fig, use_container_width=True, key="bicluster_states")
+    figure_downloads(fig, "bicluster_states", key="bicluster_states_dl")
+with tabs[2]:
+    fig = figs.posterior_counts_figure(result)
+    st.plotly_chart(fig, use_container_width=True, key="bicluster_counts")
+    figure_downloads(fig, "bicluster_counts", key="bicluster_counts_dl")
+with tabs[3]:
+    names = result.info.get("latent_components", ["baseline"])
+    comp = st.selectbox("Component", range(len(names)), format_func=lambda i: names[i],
+                        key="bicluster_component")
+    fig = figs.latent_figure(result, comp)
+    st.plotly_chart(fig, use_container_width=True, key="bicluster_latent")
+    figure_downloads(fig, "bicluster_latents", key="bicluster_latent_dl")
+with tabs[4]:
+    st.dataframe(figs.diagnostics_rows(result), hide_index=True)
+    fig = figs.trace_figure(result)
+    st.plotly_chart(fig, use_container_width=True, key="bicluster_traces")
+    figure_downloads(fig, "bicluster_traces", key="bicluster_traces_dl")
+    fig = figs.ppc_figure(result)
+    st.plotly_chart(fig, use_container_width=True, key="bicluster_ppc")
+    figure_downloads(fig, "bicluster_ppc", key="bicluster_ppc_dl")

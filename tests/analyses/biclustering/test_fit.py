@@ -1,0 +1,132 @@
+"""run(): recovery on the paper's simulation (short CI version), determinism, errors, Result."""
+
+import numpy as np
+import pytest
+
+from neurotools.analyses.base import Result
+from neurotools.analyses.biclustering import Params, SimParams, run, simulate
+from neurotools.data.recording import Recording, SourceFile, TraceSeries
+from neurotools.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def paper_fit():
+    rec = simulate(SimParams(), seed=0)
+    params = Params(iterations=160, burn_in=60, chains=2)
+    return rec, run([rec], params, seed=0)
+
+
+def test_neuron_clusters_recovered_on_the_paper_simulation(paper_fit):
+    rec, res = paper_fit
+    m = res.metrics
+    assert m["truth_neuron_ari"] >= 0.95
+    assert res.arrays["n_clusters_posterior"][3] >= 0.6
+    assert m["min_pairwise_chain_ari"] >= 0.9
+    assert m["rhat_n_clusters"] < 1.05
+
+
+@pytest.mark.xfail(strict=True, reason="state mixing: the sampler does not yet reach the paper's "
+                   "state accuracy (see docs/analyses/biclustering.md, Limitations)")
+def test_states_recovered_on_the_paper_simulation(paper_fit):
+    _, res = paper_fit
+    assert res.metrics["truth_state_accuracy"] >= 0.93
+    assert res.metrics["n_states_mode"] in (2, 3)
+    assert res.metrics["rhat_loglik"] < 1.05
+
+
+def test_result_arrays_follow_the_contract(paper_fit, tmp_path):
+    rec, res = paper_fit
+    a = res.arrays
+    assert a["neuron_clusters"].shape == (30,)
+    assert a["state_sequence"].shape == (500,)
+    assert a["neuron_coclustering"].shape == (30, 30)
+    assert np.allclose(np.diag(a["neuron_coclustering"]), 1)
+    assert a["loglik_trace"].shape == (160,)
+    assert np.allclose(a["bin_times"], 0.05 + 0.1 * np.arange(500))
+    assert a["n_clusters_posterior"].sum() == pytest.approx(1)
+    assert a["latent_mean"].shape[0] == 500
+    assert np.all(a["latent_lower"] <= a["latent_upper"])
+    assert np.all((a["ppc_pvalues"] >= 0) & (a["ppc_pvalues"] <= 1))
+    res.save(tmp_path / "r")
+    back = Result.load(tmp_path / "r")
+    for k, v in a.items():
+        assert np.array_equal(back.arrays[k], v)
+    assert back.metrics["truth_neuron_ari"] == res.metrics["truth_neuron_ari"]
+
+
+def test_same_seed_same_arrays_and_executor_independence():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rec = simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=60), seed=2)
+    params = Params(iterations=6, burn_in=2, chains=2, max_states=3)
+    a = run([rec], params, seed=5)
+    b = run([rec], params, seed=5)
+    with ThreadPoolExecutor(2) as ex:
+        c = run([rec], params, seed=5, executor=ex)
+    for k in a.arrays:
+        assert np.array_equal(a.arrays[k], b.arrays[k]), k
+        assert np.array_equal(a.arrays[k], c.arrays[k]), k
+    d = run([rec], params, seed=6)
+    assert not np.array_equal(a.arrays["loglik_trace"], d.arrays["loglik_trace"])
+
+
+def test_progress_reports_every_iteration_and_can_cancel():
+    from neurotools.errors import Cancelled
+
+    rec = simulate(SimParams(n_neurons=4, n_clusters=2, n_bins=40), seed=0)
+    seen = []
+
+    def progress(frac, msg):
+        seen.append((frac, msg))
+        if len(seen) > 5:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        run([rec], Params(iterations=50, burn_in=5, chains=1, max_states=2), progress=progress)
+    assert "log-lik" in seen[-1][1]
+    assert all(0 <= f <= 1 for f, _ in seen)
+
+
+@pytest.mark.parametrize("settings, match", [
+    ({"model": "gauss"}, "model"),
+    ({"iterations": "10", "burn_in": "10"}, "burn_in"),
+    ({"chains": "0"}, "chains"),
+    ({"latent_dim": "x"}, "latent_dim"),
+    ({"max_state": "3"}, "Unknown parameter"),
+])
+def test_bad_parameters_are_user_errors(settings, match):
+    with pytest.raises(UserError, match=match):
+        Params.from_strings(settings)
+
+
+def test_trace_only_and_tiny_inputs_are_user_errors():
+    tr = TraceSeries("ophys", np.random.default_rng(0).random((100, 3)), np.arange(100) * 0.1,
+                     10.0, "dff")
+    rec = Recording(SourceFile("x.nwb", "0"), traces=[tr])
+    with pytest.raises(UserError, match="spike counts"):
+        run([rec], Params(iterations=3, burn_in=1, chains=1))
+    one = Recording(SourceFile("y.nwb", "0"), spike_times=[np.sort(np.random.default_rng(0).random(50))])
+    with pytest.raises(UserError, match="at least 2 neurons"):
+        run([one], Params(iterations=3, burn_in=1, chains=1, bin_size=0.01))
+
+
+def test_sessions_are_concatenated_with_a_session_index():
+    a = simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=50), seed=0)
+    b = simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=30), seed=1)
+    res = run([a, b], Params(iterations=4, burn_in=1, chains=1, max_states=3), seed=0)
+    assert res.arrays["state_sequence"].shape == (80,)
+    assert res.arrays["session_index"].tolist() == [0] * 50 + [1] * 30
+    assert np.allclose(res.arrays["bin_times"][50:], 0.05 + 0.1 * np.arange(30))
+    assert len(res.inputs) == 2
+    c = simulate(SimParams(n_neurons=5, n_clusters=2, n_bins=30), seed=1)
+    with pytest.raises(UserError, match="different numbers of neurons"):
+        run([a, c], Params(iterations=4, burn_in=1, chains=1))
+
+
+def test_poisson_model_runs_and_finds_the_clusters():
+    rec = simulate(SimParams(n_neurons=12, n_clusters=2, n_bins=300, model="poisson"), seed=4)
+    res = run([rec], Params(model="poisson", iterations=30, burn_in=10, chains=1, max_states=4),
+              seed=0, device="cuda")
+    assert res.device == "cpu" and "device_note" in res.info
+    assert np.isfinite(res.arrays["loglik_trace"]).all()
+    assert res.metrics["truth_neuron_ari"] >= 0.9

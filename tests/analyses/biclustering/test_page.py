@@ -1,0 +1,45 @@
+"""The Bi-clustering page (AppTest): settings -> job -> figures of the result."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurotools.analyses.biclustering import SimParams, simulate
+from neurotools.data.nwb_writer import write_nwb
+from tests.app.conftest import _isolated_app_env, app, figures, upload  # noqa: F401
+
+
+@pytest.fixture
+def sim_file(tmp_path):
+    rec = simulate(SimParams(n_neurons=8, n_clusters=2, n_bins=60), seed=0)
+    return write_nwb(rec, tmp_path / "bicluster_sim.nwb")
+
+
+def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
+    upload(app, sim_file)
+    app.switch_page("pages/biclustering.py").run()
+    assert not app.exception
+    app.number_input(key="bicluster_iterations").set_value(6)
+    app.number_input(key="bicluster_burn_in").set_value(2)
+    app.number_input(key="bicluster_chains").set_value(1)
+    app.number_input(key="bicluster_max_states").set_value(3)
+    app.button[0].click()
+    app.run()
+    assert not app.exception
+    for _ in range(10):
+        if len(figures(app)) >= 5:
+            break
+        app.run()
+    figs = figures(app)
+    assert len(figs) >= 5, [e.value for e in app.error]
+    titles = [f["layout"]["title"]["text"] for f in figs]
+    assert any("co-clustering" in t for t in titles)
+    assert any("states over the raster" in t for t in titles)
+    labels = [m.label for m in app.metric]
+    assert "Neuron clusters (point)" in labels
+
+
+def test_page_asks_for_a_recording_first(app):  # noqa: F811
+    app.switch_page("pages/biclustering.py").run()
+    assert not app.exception
+    assert any("Load a recording" in i.value for i in app.info)

@@ -1,0 +1,42 @@
+"""Chain internals: the identifiability projection is likelihood-invariant; the starts."""
+
+import numpy as np
+
+from neurotools.analyses.biclustering import SimParams
+from neurotools.analyses.biclustering.fit import permuted_accuracy
+from neurotools.analyses.biclustering.hmm import ar_loglik
+from neurotools.analyses.biclustering.sampler import (
+    Chain,
+    ModelConfig,
+    initial_states,
+    log_rates,
+)
+from neurotools.analyses.biclustering.simulate import simulate_counts
+
+
+def test_projection_keeps_rates_and_dynamics_likelihood_and_normalises_latents():
+    sim = simulate_counts(SimParams(n_neurons=12, n_clusters=2, n_bins=120), 0)
+    chain = Chain(sim["counts"].T, ModelConfig(), np.random.default_rng(0))
+    for _ in range(3):
+        chain.step()
+    s = chain.state
+    s.lat += np.random.default_rng(1).normal(0, 0.3, s.lat.shape[1:])[None]   # de-centre
+    before_rates = log_rates(s)
+    before_ll = ar_loglik(s.lat.reshape(chain.T, -1), s.A, s.b, s.Q)
+    chain.project()
+    assert np.allclose(log_rates(s), before_rates, atol=1e-9)
+    after_ll = ar_loglik(s.lat.reshape(chain.T, -1), s.A, s.b, s.Q)
+    assert np.allclose(after_ll[1:], before_ll[1:], atol=1e-6)
+    assert np.allclose(s.lat.mean(0), 0, atol=1e-12)
+    for j in range(s.K):
+        G = s.lat[:, j, 1:].T @ s.lat[:, j, 1:]
+        assert abs(G[0, 1]) < 1e-8 * np.trace(G) and G[0, 0] >= G[1, 1]
+        assert s.c[s.z == j].sum(0).min() >= -1e-12
+
+
+def test_initial_states_separate_quiet_from_oscillating_bins():
+    sim = simulate_counts(SimParams(), 0)
+    start = initial_states(sim["counts"].T, sim["neuron_clusters"], 2, np.random.default_rng(0))
+    assert permuted_accuracy(sim["state_sequence"], start) > 0.75
+    flat = initial_states(np.ones((4, 200)), np.zeros(4, int), 2, np.random.default_rng(0))
+    assert np.all(flat == 0)

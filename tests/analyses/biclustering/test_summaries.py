@@ -1,0 +1,80 @@
+"""Point partitions, adjusted Rand, R-hat and ESS against brute force and known cases."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from neurotools.analyses.biclustering.fit import permuted_accuracy
+from neurotools.analyses.biclustering.summaries import (
+    adjusted_rand,
+    bulk_ess,
+    partition_scores,
+    point_partitions,
+    split_rhat,
+)
+
+
+def _ari_bruteforce(a, b):
+    n = len(a)
+    pairs = list(itertools.combinations(range(n), 2))
+    ia = np.array([a[i] == a[j] for i, j in pairs], float)
+    ib = np.array([b[i] == b[j] for i, j in pairs], float)
+    exp = ia.sum() * ib.sum() / len(pairs)
+    return ((ia * ib).sum() - exp) / (0.5 * (ia.sum() + ib.sum()) - exp)
+
+
+def test_adjusted_rand_matches_pair_counting():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b = rng.integers(0, 3, 12), rng.integers(0, 4, 12)
+        assert adjusted_rand(a, b) == pytest.approx(_ari_bruteforce(a, b), abs=1e-12)
+    assert adjusted_rand([0, 0, 1, 1], [5, 5, 2, 2]) == 1.0
+
+
+def test_scores_match_the_psm_definitions():
+    rng = np.random.default_rng(1)
+    draws = rng.integers(0, 3, (30, 9))
+    cands = rng.integers(0, 3, (5, 9))
+    psm = np.mean([(d[:, None] == d[None]) for d in draws], 0)
+    iu = np.triu_indices(9, 1)
+    loss, pear = partition_scores(cands, draws)
+    for k, c in enumerate(cands):
+        ic = (c[:, None] == c[None])[iu].astype(float)
+        pi = psm[iu]
+        ref_loss = ((ic - pi) ** 2).sum() - (pi**2).sum()
+        assert loss[k] == pytest.approx(ref_loss)
+        exp = ic.sum() * pi.sum() / len(pi)
+        assert pear[k] == pytest.approx(((ic * pi).sum() - exp) / (0.5 * (ic.sum() + pi.sum()) - exp))
+
+
+def test_point_partitions_recover_a_noisy_truth():
+    rng = np.random.default_rng(2)
+    truth = np.repeat([0, 1, 2], 8)
+    draws = []
+    for _ in range(200):
+        d = truth.copy()
+        flip = rng.random(24) < 0.1
+        d[flip] = rng.integers(0, 4, flip.sum())
+        draws.append(d)
+    draws = np.array(draws)
+    psm = np.mean([(d[:, None] == d[None]) for d in draws], 0)
+    maxpear, dahl = point_partitions(draws, psm)
+    assert adjusted_rand(maxpear, truth) == 1.0
+    assert adjusted_rand(dahl, truth) > 0.7
+    assert permuted_accuracy(truth, (maxpear + 1) % 3) == 1.0
+
+
+def test_rhat_and_ess():
+    rng = np.random.default_rng(3)
+    iid = rng.standard_normal((4, 1000))
+    assert split_rhat(iid) < 1.01
+    assert bulk_ess(iid) == pytest.approx(4000, rel=0.15)
+    shifted = iid + np.arange(4)[:, None]
+    assert split_rhat(shifted) > 1.5
+    rho = 0.8
+    ar = np.zeros((4, 4000))
+    e = rng.standard_normal((4, 4000))
+    for t in range(1, 4000):
+        ar[:, t] = rho * ar[:, t - 1] + e[:, t]
+    assert bulk_ess(ar) == pytest.approx(16000 * (1 - rho) / (1 + rho), rel=0.25)
