@@ -349,6 +349,29 @@ def read_spike_trains(units: h5py.Group, name: str, warn_list: list[str]) -> lis
     return trains
 
 
+def _unit_locations(f: h5py.File, units: h5py.Group, n_units: int) -> np.ndarray | None:
+    """Each unit's brain location, through its (first) electrode in the electrodes table."""
+    region = units.get("electrodes")
+    if not isinstance(region, h5py.Dataset) or "table" not in region.attrs:
+        return None
+    try:
+        rows = np.asarray(region[:], dtype=np.int64)
+        index = units.get("electrodes_index")
+        if isinstance(index, h5py.Dataset):
+            ends = np.asarray(index[:], dtype=np.int64)
+            starts = np.concatenate([[0], ends[:-1]])
+            if np.any(ends <= starts):
+                return None
+            rows = rows[starts]
+        table = f[region.attrs["table"]]
+        location = _column(table, "location")
+    except (OSError, KeyError, ValueError, TypeError, IndexError):
+        return None
+    if location is None or location.dtype.kind not in "US" or len(rows) != n_units or rows.max(initial=0) >= len(location):
+        return None
+    return location[rows]
+
+
 # -- reading -----------------------------------------------------------------------------------------
 def read_nwb(path: str | os.PathLike, *, sha256: str | None = None) -> Recording:
     """Read one NWB 2 file into a :class:`Recording`.
@@ -410,6 +433,8 @@ def _read_into(f: h5py.File, rec: Recording) -> None:
         rec.unit_table = {"id": ids}
         skip = {"spike_times", "obs_intervals", "waveforms", "waveform_mean", "waveform_sd", "electrodes"}
         rec.unit_table.update(_table_columns(units, skip))
+        if "location" not in rec.unit_table and (loc := _unit_locations(f, units, len(ids))) is not None:
+            rec.unit_table["location"] = loc
 
     used: set[str] = set()
     for path, g, kind in _ophys_series(f, groups):

@@ -175,3 +175,17 @@ def test_counts_equal_what_pynwb_reads(nwb_dir, name):
             rrs = sorted(o.data.shape for o in nwb.objects.values() if isinstance(o, RoiResponseSeries))
             ours = sorted((t["n_samples"], t["n_channels"]) for t in s["trace_series"] if t["kind"] != "acquisition")
             assert ours == rrs
+
+
+def test_unit_locations_come_from_their_electrodes(nwb_dir):
+    pynwb = pytest.importorskip("pynwb")
+    name = "pynapple_sub-4_ses-4_ecephys+image.nwb"
+    rec = read_nwb(nwb_dir / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pynwb.NWBHDF5IO(str(nwb_dir / name), "r") as io:
+            units = io.read().units
+            expected = [units["electrodes"][i]["location"].iloc[0] for i in range(len(units))]
+            expected = [e.decode() if isinstance(e, bytes) else e for e in expected]
+    assert list(rec.unit_table["location"]) == expected
+    assert len(set(expected)) > 1
