@@ -53,11 +53,7 @@ def write_nwb(recording: Recording, path: str | os.PathLike, *, identifier: str 
                         sex=recording.subject.get("sex", "U"), age="P90D"),
     )
     if recording.spike_times is not None:
-        extra = {k: v for k, v in recording.unit_table.items() if k != "id" and np.asarray(v).ndim == 1}
-        for name in extra:
-            nwb.add_unit_column(name=name, description=f"{name} of each unit")
-        for i, st in enumerate(recording.spike_times):
-            nwb.add_unit(spike_times=np.asarray(st, float), **{k: v[i] for k, v in extra.items()})
+        nwb.units = _units_table(recording, H5DataIO)
 
     if recording.traces:
         ophys = nwb.create_processing_module("ophys", "Calcium imaging traces")
@@ -130,3 +126,28 @@ def write_nwb(recording: Recording, path: str | os.PathLike, *, identifier: str 
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _units_table(recording: Recording, H5DataIO: type) -> object:
+    """A Units table built from arrays (compressed spike times, one column per metadata field)."""
+    from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
+    from pynwb.misc import Units
+
+    trains = [np.asarray(st, float) for st in recording.spike_times]
+    flat = np.concatenate(trains) if trains else np.zeros(0)
+    ends = np.cumsum([len(t) for t in trains]).astype(np.int64)
+    times = VectorData(name="spike_times", description="spike times (s)",
+                       data=H5DataIO(flat, compression="gzip", shuffle=True) if flat.size > 1000 else flat)
+    columns = [times, VectorIndex(name="spike_times_index", target=times, data=ends)]
+    names = ["spike_times"]
+    for key, values in recording.unit_table.items():
+        values = np.asarray(values)
+        if key == "id" or values.ndim != 1 or len(values) != len(trains) or values.dtype == object:
+            continue
+        columns.append(VectorData(name=key, description=f"{key} of each unit", data=values))
+        names.append(key)
+    ids = np.asarray(recording.unit_table.get("id", np.arange(len(trains))))
+    if len(ids) != len(trains) or ids.dtype.kind not in "iu":
+        ids = np.arange(len(trains))
+    return Units(name="units", id=ElementIdentifiers(name="id", data=ids), columns=columns,
+                 colnames=names, description="spike-sorted units")
