@@ -1,0 +1,123 @@
+"""Neuroformer page: pretrain on spike tokens as a job, follow its losses, explore what it learned."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import streamlit as st
+
+from neurotools.analyses.neuroformer import Params
+from neurotools.analyses.neuroformer.training import CHECKPOINT, read_metrics
+from neurotools.figures import neuroformer as nff
+from neurotools.jobs import AnalysisTask
+from pages._shared import (
+    current_job_id,
+    figure_downloads,
+    job_panel,
+    jobs_root,
+    loaded_recordings,
+    params_form,
+    show_error,
+    start_job,
+)
+
+st.title("Neuroformer")
+st.caption("Generative pretraining on spike tokens: losses, generated spikes, behaviour, connectivity.")
+
+
+def checkpoint_panel(folder: str, key: str) -> None:
+    """Live loss curves of a checkpoint folder and its checkpoint download."""
+    records = read_metrics(folder)
+    if not records:
+        st.info(f"No metrics.jsonl in {folder} yet.")
+        return
+    fig = nff.loss_figure_from_records(records)
+    st.plotly_chart(fig, key=f"{key}_loss")
+    ckpt = Path(folder) / CHECKPOINT
+    if ckpt.exists():
+        st.download_button("Download checkpoint.pt", ckpt.read_bytes(), file_name="checkpoint.pt",
+                           key=f"{key}_ckpt")
+
+
+train_tab, follow_tab = st.tabs(["Train", "Follow a run"])
+with follow_tab:
+    folder = st.text_input("Checkpoint folder of a run (e.g. one started with torchrun)", key="nf_follow_dir")
+    if folder and st.toggle("Refresh every 2 s", key="nf_follow_live"):
+        st.fragment(run_every=2.0)(checkpoint_panel)(folder, "nf_follow")
+    elif folder:
+        checkpoint_panel(folder, "nf_follow")
+
+with train_tab:
+    files = loaded_recordings()
+    job_id = current_job_id()
+    if not files and not job_id:
+        st.info("Load a recording first (Load page).")
+        st.stop()
+    if files:
+        names = [f.name for f in files]
+        chosen = st.multiselect("Recordings (same neurons)", range(len(files)), default=[0],
+                                format_func=lambda i: names[i], key="nf_files")
+        with st.expander("Settings", expanded=not job_id):
+            params = params_form(Params, "nf", exclude=("checkpoint_dir",))
+            c1, c2 = st.columns(2)
+            seed = c1.number_input("Seed", value=0, step=1, key="nf_seed")
+            device = c2.selectbox("Device", ["cpu", "cuda"], key="nf_device")
+        if st.button("Train", type="primary", key="nf_run", disabled=params is None or not chosen):
+            values = params.to_dict()
+            st.session_state.nf_ckpt_dir = str(jobs_root().parent / "neuroformer" / uuid.uuid4().hex[:12])
+            values["checkpoint_dir"] = st.session_state.nf_ckpt_dir
+            task = AnalysisTask("neuroformer", [str(files[i].path) for i in chosen], values,
+                                int(seed), device)
+            try:
+                job_id = start_job(task)
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                show_error(exc)
+    if not job_id:
+        st.stop()
+    result = job_panel(job_id)
+    if result is None:
+        ckdir = st.session_state.get("nf_ckpt_dir", "")
+        if ckdir:
+            st.fragment(run_every=2.0)(checkpoint_panel)(ckdir, "nf_live")
+        st.stop()
+    if result.analysis != "neuroformer":
+        st.warning(f"Job {job_id} holds a {result.analysis} result.")
+        st.stop()
+    m = result.metrics
+    c = st.columns(4)
+    c[0].metric("bits/spike vs rate model", f"{m.get('test_token_bits_per_spike', float('nan')):.3f}")
+    c[1].metric("coupled GLM (bits/spike)", f"{m.get('test_glm_bits_per_spike', float('nan')):.3f}")
+    c[2].metric("validation token accuracy", f"{m.get('val_token_accuracy', float('nan')):.3f}")
+    c[3].metric("PSTH r (median)", f"{m.get('psth_pearson_r', float('nan')):.2f}")
+    tabs = st.tabs(["Losses", "Generated vs real", "Behaviour", "Connectivity", "Checkpoint"])
+    with tabs[0]:
+        fig = nff.result_loss_figure(result)
+        st.plotly_chart(fig, key="nf_fig_loss")
+        figure_downloads(fig, "neuroformer_losses", "nf_dl_loss")
+    with tabs[1]:
+        n_trials = len(result.arrays["real_counts"])
+        trial = st.slider("Trial", 0, max(0, n_trials - 1), 0, key="nf_trial") if n_trials > 1 else 0
+        fig = nff.raster_figure(result, trial)
+        st.plotly_chart(fig, key="nf_fig_raster")
+        figure_downloads(fig, "neuroformer_raster", "nf_dl_raster")
+        fig = nff.psth_figure(result)
+        st.plotly_chart(fig, key="nf_fig_psth")
+        figure_downloads(fig, "neuroformer_psth", "nf_dl_psth")
+    with tabs[2]:
+        fig = nff.behavior_figure(result)
+        st.plotly_chart(fig, key="nf_fig_behavior")
+        figure_downloads(fig, "neuroformer_behavior", "nf_dl_behavior")
+    with tabs[3]:
+        fig = nff.connectivity_figure(result)
+        st.plotly_chart(fig, key="nf_fig_conn")
+        figure_downloads(fig, "neuroformer_connectivity", "nf_dl_conn")
+        fig = nff.connectivity_graph(result)
+        st.plotly_chart(fig, key="nf_fig_graph")
+        figure_downloads(fig, "neuroformer_graph", "nf_dl_graph")
+    with tabs[4]:
+        folder = result.params.get("checkpoint_dir", "")
+        if folder and (Path(folder) / CHECKPOINT).exists():
+            checkpoint_panel(folder, "nf_done")
+        else:
+            st.info("This run kept no checkpoint folder.")
