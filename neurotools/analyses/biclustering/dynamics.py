@@ -75,3 +75,151 @@ def sample_dynamics(
         W = Mn + Lq @ rng.standard_normal((D, D + 1)) @ Lv.T
         A[k], b[k], Q[k] = W[:, :D], W[:, D], Qk
     return A, b, Q
+
+
+def mniw_log_marginal(
+    Y: np.ndarray, Z: np.ndarray, s0: float = 0.01, nu_extra: float = 2.0, v0: float = 1.0
+) -> float:
+    """``log p(Y | Z)`` of moves ``Y = W Z + e`` with ``W = [A b]`` and Q integrated out (MNIW).
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n, D)
+        Targets ``X_t`` of the moves.
+    Z : ndarray, shape (n, D + 1)
+        Regressors ``[X_{t-1}, 1]``.
+
+    Closed form (checks :func:`sample_states_collapsed`'s Student-t predictives).
+    """
+    from scipy.special import multigammaln
+
+    n, D = Y.shape
+    M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
+    V0i = np.eye(D + 1) / v0
+    S0 = s0 * np.eye(D)
+    nu0 = D + nu_extra
+    Szz = Z.T @ Z + V0i
+    Syz = Y.T @ Z + M0 @ V0i
+    Syy = Y.T @ Y + M0 @ V0i @ M0.T
+    Mn = Syz @ np.linalg.inv(Szz)
+    Sn = S0 + Syy - Mn @ Syz.T
+    return float(-0.5 * n * D * np.log(np.pi)
+                 + 0.5 * D * (np.linalg.slogdet(V0i)[1] - np.linalg.slogdet(Szz)[1])
+                 + 0.5 * nu0 * np.linalg.slogdet(S0)[1] - 0.5 * (nu0 + n) * np.linalg.slogdet(Sn)[1]
+                 + multigammaln(0.5 * (nu0 + n), D) - multigammaln(0.5 * nu0, D))
+
+
+def sample_states_collapsed(
+    X: np.ndarray,
+    states: np.ndarray,
+    trans: np.ndarray,
+    rng: np.random.Generator,
+    s0: float = 0.01,
+    nu_extra: float = 2.0,
+    v0: float = 1.0,
+) -> np.ndarray:
+    """One collapsed Gibbs sweep over the states with every regime's (A, b, Q) integrated out.
+
+    Site t (t >= 1) carries the move ``X_{t-1} -> X_t``; its conditional given all other states,
+    the latents and the transition matrix is proportional to
+    ``trans[s_{t-1}, l] trans[l, s_{t+1}]`` times the MNIW posterior predictive (a multivariate
+    Student-t) of the move under regime l's other moves. Bin 0 (no move) uses a uniform initial
+    distribution. Each regime's posterior is kept by rank-one up/down-dates (refreshed every
+    sweep). The sweep leaves ``p(states | X, trans)`` invariant; drawing (A, b, Q) from their
+    conditional afterwards completes a valid block update of (states, A, b, Q).
+
+    Parameters
+    ----------
+    X : ndarray, shape (T, D)
+    states : ndarray of int, shape (T,)
+    trans : ndarray, shape (L, L)
+    rng : numpy.random.Generator
+    s0, nu_extra, v0 : float
+        MNIW prior, as in :func:`sample_dynamics`.
+
+    Returns
+    -------
+    ndarray of int, shape (T,)
+    """
+    from scipy.special import gammaln
+
+    T, D = X.shape
+    L = trans.shape[0]
+    states = np.array(states, dtype=np.int64, copy=True)
+    if T < 2:
+        return states
+    E = D + 1
+    Z = np.hstack([X[:-1], np.ones((T - 1, 1))])
+    Y = X[1:]
+    s = states[1:]
+    M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
+    V0i = np.eye(E) / v0
+    onehot = (s[:, None] == np.arange(L)[None, :]).astype(float)
+    Szz = np.einsum("tl,ti,tj->lij", onehot, Z, Z) + V0i
+    Syz = np.einsum("tl,ti,tj->lij", onehot, Y, Z) + M0 @ V0i
+    Syy = np.einsum("tl,ti,tj->lij", onehot, Y, Y) + M0 @ V0i @ M0.T
+    P = np.linalg.inv(Szz)
+    P = 0.5 * (P + np.swapaxes(P, 1, 2))
+    M = Syz @ P
+    Sn = s0 * np.eye(D) + Syy - M @ np.swapaxes(Syz, 1, 2)
+    Sn = 0.5 * (Sn + np.swapaxes(Sn, 1, 2))
+    Si = np.linalg.inv(Sn)
+    ldS = np.linalg.slogdet(Sn)[1]
+    nu = D + nu_extra + onehot.sum(0)
+    logT = np.log(trans)
+    lg_half = {}
+
+    def lg(v):
+        # lgamma((v + D) / 2) - lgamma(v / 2) - D/2 log(v pi), cached by dof
+        key = float(v)
+        if key not in lg_half:
+            lg_half[key] = float(gammaln(0.5 * (v + D)) - gammaln(0.5 * v)
+                                 - 0.5 * D * np.log(v * np.pi))
+        return lg_half[key]
+
+    u_all = rng.random(T)
+    # bin 0: only the transition into bin 1 matters
+    w = logT[:, states[1]]
+    p = np.exp(w - w.max())
+    states[0] = min(int(np.searchsorted(np.cumsum(p), u_all[0] * p.sum())), L - 1)
+    for t in range(1, T):
+        z, y = Z[t - 1], Y[t - 1]
+        a = states[t]
+        # remove the move from regime a (rank-one downdate)
+        Pz = P[a] @ z
+        h = z @ Pz
+        g0 = 1.0 / (1.0 - h)
+        r = y - M[a] @ z
+        M[a] = M[a] - np.outer(r, g0 * Pz)          # = M - r (P0 z)', P0 z = g0 P z
+        P[a] = P[a] + g0 * np.outer(Pz, Pz)
+        Sir = Si[a] @ r
+        q = g0 * (r @ Sir)
+        Si[a] = Si[a] + g0 * np.outer(Sir, Sir) / (1.0 - q)
+        ldS[a] = ldS[a] + np.log1p(-q)
+        nu[a] -= 1
+        # Student-t predictive of the move under every regime
+        PZ = P @ z                                            # (L, E)
+        g = 1.0 + PZ @ z                                      # (L,)
+        e = y[None, :] - M @ z                                # (L, D)
+        Se = np.einsum("lij,lj->li", Si, e)
+        quad = np.einsum("li,li->l", e, Se) / g
+        v = nu - D + 1
+        const = np.array([lg(vv) for vv in v])
+        logp = (const - 0.5 * (ldS + D * np.log(g / v)) - 0.5 * (v + D) * np.log1p(quad)
+                + logT[states[t - 1]])
+        if t + 1 < T:
+            logp = logp + logT[:, states[t + 1]]
+        p = np.exp(logp - logp.max())
+        b = min(int(np.searchsorted(np.cumsum(p), u_all[t] * p.sum())), L - 1)
+        states[t] = b
+        # add the move to regime b (rank-one update)
+        gb = g[b]
+        eb = e[b]
+        P[b] = P[b] - np.outer(PZ[b], PZ[b]) / gb
+        M[b] = M[b] + np.outer(eb, PZ[b] / gb)
+        Sie = Se[b]
+        qb = (eb @ Sie) / gb
+        Si[b] = Si[b] - np.outer(Sie, Sie) / (gb * (1.0 + qb))
+        ldS[b] = ldS[b] + np.log1p(qb)
+        nu[b] += 1
+    return states

@@ -131,3 +131,188 @@ def rts_smoother(
         ms[t] = mf[t] + G @ (ms[t + 1] - mp[t + 1])
         Ps[t] = _sym(Pf[t] + G @ (Ps[t + 1] - Pp[t + 1]) @ G.T)
     return ms, Ps
+
+
+class _Messages:
+    """Information-form forward/backward messages of the latent Gaussian chain given states.
+
+    Forward at t: ``alpha_t(X) = exp(lf[t] - X' Jf[t] X / 2 + hf[t]' X)`` integrates everything up to
+    and including bin t; backward: ``beta_t(X) = exp(lb[t] - X' Jb[t] X / 2 + hb[t]' X)`` is the
+    evidence of bins t+1.. given X_t. ``log Z = log int alpha_t beta_t`` for any t.
+    """
+
+    def __init__(self, J_obs, h_obs, A, b, Q):
+        self.J, self.h = J_obs, h_obs
+        T, D = h_obs.shape
+        self.T, self.D = T, D
+        self.Qi = np.linalg.inv(Q)
+        self.AtQi = np.swapaxes(A, 1, 2) @ self.Qi
+        self.AtQiA = self.AtQi @ A
+        self.Qib = np.einsum("lde,le->ld", self.Qi, b)
+        self.AtQib = np.einsum("lde,le->ld", self.AtQi, b)
+        self.bQib = np.einsum("ld,ld->l", b, self.Qib)
+        self.ldQ = np.linalg.slogdet(Q)[1]
+        self.Jf = np.empty((T, D, D))
+        self.hf = np.empty((T, D))
+        self.lf = np.empty(T)
+        self.Jb = np.empty((T, D, D))
+        self.hb = np.empty((T, D))
+        self.lb = np.empty(T)
+
+    def forward_step(self, Jp, hp, lp, s, t):
+        """Message at t from the one at t-1 under state s (governing the move into t)."""
+        G = self.AtQi[s]
+        M = Jp + self.AtQiA[s]
+        C = np.linalg.cholesky(M)
+        w = hp - self.AtQib[s]
+        Mi = np.linalg.inv(M)
+        Jn = self.Qi[s] - G.T @ Mi @ G + self.J[t]
+        hn = self.Qib[s] + G.T @ (Mi @ w) + self.h[t]
+        ln = (lp - 0.5 * self.ldQ[s] - np.log(np.diagonal(C)).sum() + 0.5 * w @ Mi @ w
+              - 0.5 * self.bQib[s])
+        return 0.5 * (Jn + Jn.T), hn, ln
+
+    def forward(self, states, stop=None):
+        """Forward messages for t = 0 .. ``stop`` - 1 (all bins by default); X_0 ~ N(0, I)."""
+        self.Jf[0] = np.eye(self.D) + self.J[0]
+        self.hf[0] = self.h[0]
+        self.lf[0] = 0.0
+        for t in range(1, self.T if stop is None else stop):
+            self.Jf[t], self.hf[t], self.lf[t] = self.forward_step(
+                self.Jf[t - 1], self.hf[t - 1], self.lf[t - 1], states[t], t)
+
+    def backward(self, states, stop=0):
+        """Backward messages for t = T-1 down to ``stop``."""
+        T = self.T
+        self.Jb[T - 1], self.hb[T - 1], self.lb[T - 1] = 0.0, 0.0, 0.0
+        for t in range(T - 1, max(stop, 1) - 1, -1):
+            s = states[t]
+            K = self.J[t] + self.Jb[t]
+            k = self.h[t] + self.hb[t]
+            N = self.Qi[s] + K
+            C = np.linalg.cholesky(N)
+            Ni = np.linalg.inv(N)
+            u = self.Qib[s] + k
+            G = self.AtQi[s]
+            Jn = self.AtQiA[s] - G @ Ni @ G.T
+            self.Jb[t - 1] = 0.5 * (Jn + Jn.T)
+            self.hb[t - 1] = -self.AtQib[s] + G @ (Ni @ u)
+            self.lb[t - 1] = (self.lb[t] - 0.5 * self.ldQ[s] - np.log(np.diagonal(C)).sum()
+                              + 0.5 * u @ Ni @ u - 0.5 * self.bQib[s])
+
+    @staticmethod
+    def combine(J1, h1, l1, J2, h2, l2):
+        """``log int exp(l1 + l2 - X'(J1+J2)X/2 + (h1+h2)'X) dX`` (up to D/2 log 2 pi)."""
+        Jt = J1 + J2
+        C = np.linalg.cholesky(Jt)
+        v = np.linalg.solve(C, h1 + h2)
+        return l1 + l2 - np.log(np.diagonal(C)).sum() + 0.5 * v @ v
+
+
+def log_evidence(J_obs, h_obs, states, A, b, Q) -> float:
+    """``log int N(X_0; 0, I) prod_t N(X_t; b + A X_{t-1}, Q) exp(-X_t'J_t X_t/2 + h_t'X_t) dX``.
+
+    Up to the constant ``D/2 log 2 pi`` (the same for every state path).
+    """
+    m = _Messages(J_obs, h_obs, A, b, Q)
+    m.forward(states)
+    T, D = h_obs.shape
+    return float(m.combine(m.Jf[T - 1], m.hf[T - 1], m.lf[T - 1], np.zeros((D, D)), np.zeros(D),
+                           0.0))
+
+
+def sample_window_states(trans, left, right, n, rng):
+    """Draw n states from the Markov chain ``trans`` between fixed ``left`` and ``right`` states.
+
+    ``left`` is the state before the window; ``right`` the state after it (None: no right end).
+    Returns the states and the log probability of the draw under this conditional.
+    """
+    L = trans.shape[0]
+    # backward messages m[i] = P(right | s_i)
+    msg = np.ones((n + 1, L))
+    if right is not None:
+        msg[n] = trans[:, right]
+    for i in range(n - 1, 0, -1):
+        msg[i] = trans @ msg[i + 1]
+        msg[i] /= msg[i].sum()
+    out = np.empty(n, np.int64)
+    logq = 0.0
+    prev = left
+    for i in range(n):
+        w = trans[prev] * msg[i + 1] if i + 1 <= n else trans[prev]
+        w = w / w.sum()
+        k = min(int(np.searchsorted(np.cumsum(w), rng.random())), L - 1)
+        out[i] = k
+        logq += np.log(w[k])
+        prev = k
+    return out, logq
+
+
+def window_log_q(trans, left, right, seg):
+    """Log probability of ``seg`` under :func:`sample_window_states`' conditional."""
+    n, L = len(seg), trans.shape[0]
+    msg = np.ones((n + 1, L))
+    if right is not None:
+        msg[n] = trans[:, right]
+    for i in range(n - 1, 0, -1):
+        msg[i] = trans @ msg[i + 1]
+        msg[i] /= msg[i].sum()
+    logq, prev = 0.0, left
+    for i in range(n):
+        w = trans[prev] * msg[i + 1]
+        logq += np.log(w[seg[i]] / w.sum())
+        prev = seg[i]
+    return logq
+
+
+def window_state_moves(J_obs, h_obs, states, A, b, Q, trans, rng, max_len: int = 30):
+    """Metropolis-Hastings moves of the states with the latent path integrated out.
+
+    Target: ``p(states | J, h, A, b, Q, trans)`` with X marginalised by Kalman filtering (the
+    Polya-gamma Gaussian pseudo-likelihood ``J, h``). [1, T) is cut into consecutive windows of
+    random lengths (uniform on 1..max_len, independent of the states); left to right, each
+    window's states are proposed from the transition chain conditioned on the states on both
+    sides, so the Hastings ratio is the evidence ratio ``Z(new) / Z(old)``, evaluated from cached
+    forward messages (left) and backward messages (right, unaffected by changes to the left).
+
+    Returns
+    -------
+    states : ndarray of int, shape (T,)
+    n_accepted : int
+    """
+    T, D = h_obs.shape
+    states = np.array(states, dtype=np.int64, copy=True)
+    if T < 2:
+        return states, 0
+    m = _Messages(J_obs, h_obs, A, b, Q)
+    m.backward(states)
+    m.forward(states, stop=1)                  # message at bin 0 only
+    valid = 0                                  # forward messages valid up to this bin
+    t1 = 1 + int(rng.integers(0, max_len))     # random offset of the first window
+    n_acc = 0
+    while t1 < T:
+        t2 = min(T, t1 + 1 + int(rng.integers(0, max_len)))
+        # bring forward messages up to t1 - 1
+        for t in range(valid + 1, t1):
+            m.Jf[t], m.hf[t], m.lf[t] = m.forward_step(m.Jf[t - 1], m.hf[t - 1], m.lf[t - 1],
+                                                       states[t], t)
+        valid = t1 - 1
+        left = states[t1 - 1]
+        right = states[t2] if t2 < T else None
+        new, _ = sample_window_states(trans, left, right, t2 - t1, rng)
+        if not np.array_equal(new, states[t1:t2]):
+            Jn, hn, ln = m.Jf[t1 - 1], m.hf[t1 - 1], m.lf[t1 - 1]
+            for t in range(t1, t2):
+                Jn, hn, ln = m.forward_step(Jn, hn, ln, new[t - t1], t)
+            e = t2 - 1
+            z_new = m.combine(Jn, hn, ln, m.Jb[e], m.hb[e], m.lb[e])
+            # the backward message at t1 - 1 still holds for the current states (all changes so
+            # far lie to its left)
+            z_old = m.combine(m.Jf[t1 - 1], m.hf[t1 - 1], m.lf[t1 - 1], m.Jb[t1 - 1],
+                              m.hb[t1 - 1], m.lb[t1 - 1])
+            # proposal = prior conditional: prior and proposal ratios cancel
+            if np.log(rng.random()) < z_new - z_old:
+                states[t1:t2] = new
+                n_acc += 1
+        t1 = t2
+    return states, n_acc

@@ -14,6 +14,13 @@ rows -> dynamics -> (d_i, c_i) by PG regression -> r_i by CRT + Metropolis-Hasti
 For the Poisson model the PG blocks use an NB with large dispersion ``R`` as proposal and are
 corrected by Metropolis-Hastings (the PG kernel is reversible for the NB target, so the
 acceptance ratio is the Poisson/NB likelihood ratio).
+
+Optional exact state moves (``ModelConfig``; off by default, see docs/analyses/biclustering.md):
+``window_moves`` -- before the latent FFBS, Metropolis-Hastings moves of windows of states with
+the latent path integrated out by Kalman filtering of the Polya-gamma pseudo-observations
+(:func:`.kalman.window_state_moves`); ``collapsed_states`` -- after the state FFBS, a
+single-site Gibbs sweep with every state's (A, b, Q) integrated out
+(:func:`.dynamics.sample_states_collapsed`), the dynamics then redrawn from their conditional.
 """
 
 from __future__ import annotations
@@ -28,14 +35,14 @@ from scipy.signal import lfilter
 from scipy.spatial.distance import squareform
 
 from neurotools.analyses.biclustering.counts import nb_loglik, poisson_loglik, sample_dispersion
-from neurotools.analyses.biclustering.dynamics import sample_dynamics
+from neurotools.analyses.biclustering.dynamics import sample_dynamics, sample_states_collapsed
 from neurotools.analyses.biclustering.hmm import (
     ar_loglik,
     forward_backward_sample,
     sample_dirichlet,
     sample_sticky_hdp,
 )
-from neurotools.analyses.biclustering.kalman import ffbs
+from neurotools.analyses.biclustering.kalman import ffbs, window_state_moves
 from neurotools.analyses.biclustering.mfm import log_v_coefficients, new_cluster_log_weights
 from neurotools.analyses.biclustering.polyagamma import sample_pg
 
@@ -67,6 +74,9 @@ class ModelConfig:
     project: bool = True
     prior_only: bool = False
     state_sweeps: int = 2
+    collapsed_states: bool = False
+    window_moves: bool = False
+    window_max_len: int = 30
     g0_rho: float = 0.95
     g0_sd: float = 0.3
 
@@ -213,6 +223,11 @@ class Chain:
             sl = slice(j * q, (j + 1) * q)
             J[:, sl, sl] = np.einsum("it,iq,ir->tqr", omega[m], ell[m], ell[m])
             h[:, sl] = np.einsum("it,iq->tq", kappa[m] - omega[m] * off[m, None], ell[m])
+        if self.cfg.window_moves and self.cfg.update_states:
+            # (states, latents) as one block given the Polya-gamma draws: states by MH with the
+            # latents integrated out, then the latents from their conditional
+            s.states, _ = window_state_moves(J, h, s.states, s.A, s.b, s.Q, s.trans, self.rng,
+                                             self.cfg.window_max_len)
         X_new = ffbs(J, h, s.states, s.A, s.b, s.Q, self.rng)
         if self.cfg.model == "poisson":
             lat_new = X_new.reshape(T, K, q)
@@ -254,6 +269,9 @@ class Chain:
         ll = ar_loglik(self._X(s), s.A, s.b, s.Q)
         init = np.full(self.L, 1.0 / self.L)
         s.states, _ = forward_backward_sample(ll, s.trans, init, self.rng)
+        if cfg.collapsed_states:
+            # (A, b, Q) integrated out; the caller redraws them from their conditional next
+            s.states = sample_states_collapsed(self._X(s), s.states, s.trans, self.rng)
         s.beta, s.trans = sample_sticky_hdp(s.states, s.beta, cfg.hdp_alpha, cfg.hdp_gamma,
                                             cfg.hdp_kappa, self.rng)
 

@@ -4,10 +4,14 @@ Marginal-conditional draws (theta ~ prior) are compared with successive-conditio
 (y ~ p(y | theta), then one sampler sweep theta ~ K(theta, . | y)). If every block samples its
 exact conditional, both give the prior marginal of theta. Labels are fixed (K = 2) and the
 identifiability projection is off: the projection is a deterministic constraint of the model,
-not a Gibbs step.
+not a Gibbs step. The second case adds the optional state moves (collapsed dynamics, windows
+with the latents integrated out).
 """
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from neurotools.analyses.biclustering.dynamics import sample_dynamics
 from neurotools.analyses.biclustering.hmm import sample_dirichlet
@@ -57,11 +61,13 @@ def _z(a, b, n_batches=30):
     return (a.mean(0) - b.mean(0)) / se
 
 
-def test_sampler_passes_the_geweke_joint_test():
+@pytest.mark.parametrize("moves", [{}, {"collapsed_states": True, "window_moves": True,
+                                         "window_max_len": 4}], ids=["default", "extra_state_moves"])
+def test_sampler_passes_the_geweke_joint_test(moves):
     rng = np.random.default_rng(0)
     forward = np.array([_stats(_prior_state(rng)) for _ in range(3000)])
     rng = np.random.default_rng(1)
-    chain = Chain(np.zeros((N, T), np.int64), CFG, rng)
+    chain = Chain(np.zeros((N, T), np.int64), replace(CFG, **moves), rng)
     chain.state = _prior_state(rng)
     draws = []
     for _ in range(3000):

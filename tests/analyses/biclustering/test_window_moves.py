@@ -1,0 +1,101 @@
+"""State moves with the latent path integrated out (Kalman evidence of the Polya-gamma
+pseudo-observations): the evidence equals the dense Gaussian integral, and the window
+Metropolis-Hastings moves (plus an exact Gibbs step for bin 0) sample the exact posterior of the
+state path, all 2^5 paths enumerated.
+"""
+
+import itertools
+
+import numpy as np
+
+from neurotools.analyses.biclustering.kalman import (
+    log_evidence,
+    sample_window_states,
+    window_log_q,
+    window_state_moves,
+)
+
+T, D, L = 5, 2, 2
+
+
+def _problem(seed=1):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(0, 0.5, (L, D, D))
+    b = rng.normal(0, 0.3, (L, D))
+    Q = np.stack([np.eye(D) * 0.3, np.eye(D) * 0.05 + 0.01])
+    J = np.stack([np.eye(D) * rng.uniform(0.5, 2) for _ in range(T)])
+    h = rng.normal(0, 1, (T, D))
+    return J, h, A, b, Q
+
+
+def _dense_evidence(J, h, A, b, Q, st):
+    n = T * D
+    P = np.zeros((n, n))
+    lin = np.zeros(n)
+    P[:D, :D] += np.eye(D)
+    c = -0.5 * D * np.log(2 * np.pi)
+    for t in range(1, T):
+        s = st[t]
+        Qi = np.linalg.inv(Q[s])
+        i0, i1 = slice((t - 1) * D, t * D), slice(t * D, (t + 1) * D)
+        P[i1, i1] += Qi
+        P[i0, i0] += A[s].T @ Qi @ A[s]
+        P[i1, i0] -= Qi @ A[s]
+        P[i0, i1] -= A[s].T @ Qi
+        lin[i1] += Qi @ b[s]
+        lin[i0] -= A[s].T @ Qi @ b[s]
+        c += -0.5 * D * np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(Q[s])[1] - 0.5 * b[s] @ Qi @ b[s]
+    for t in range(T):
+        i = slice(t * D, (t + 1) * D)
+        P[i, i] += J[t]
+        lin[i] += h[t]
+    return (c + 0.5 * n * np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(P)[1]
+            + 0.5 * lin @ np.linalg.solve(P, lin))
+
+
+def test_kalman_evidence_equals_the_dense_gaussian_integral():
+    J, h, A, b, Q = _problem()
+    paths = [np.array(p) for p in itertools.product(range(L), repeat=T)]
+    dense = np.array([_dense_evidence(J, h, A, b, Q, p) for p in paths])
+    kal = np.array([log_evidence(J, h, p, A, b, Q) for p in paths])
+    assert np.ptp(dense - kal) < 1e-9          # equal up to the path-independent constant
+
+
+def test_window_proposal_probability_matches_its_draws():
+    rng = np.random.default_rng(2)
+    trans = np.array([[0.8, 0.15, 0.05], [0.3, 0.6, 0.1], [0.2, 0.2, 0.6]])
+    counts = {}
+    n = 20000
+    for _ in range(n):
+        seg, logq = sample_window_states(trans, 0, 2, 3, rng)
+        assert np.isclose(logq, window_log_q(trans, 0, 2, seg))
+        counts[tuple(seg)] = counts.get(tuple(seg), 0) + 1
+    total = sum(np.exp(window_log_q(trans, 0, 2, np.array(p)))
+                for p in itertools.product(range(3), repeat=3))
+    assert np.isclose(total, 1.0)
+    for seg, k in counts.items():
+        p = np.exp(window_log_q(trans, 0, 2, np.array(seg)))
+        assert abs(k / n - p) < 5 * np.sqrt(p * (1 - p) / n) + 1e-3
+
+
+def test_window_moves_sample_the_exact_state_posterior():
+    J, h, A, b, Q = _problem()
+    trans = np.array([[0.8, 0.2], [0.3, 0.7]])
+    paths = list(itertools.product(range(L), repeat=T))
+    lp = np.array([sum(np.log(trans[p[t - 1], p[t]]) for t in range(1, T))
+                   + log_evidence(J, h, np.array(p), A, b, Q) for p in paths])
+    exact = np.exp(lp - lp.max())
+    exact /= exact.sum()
+    index = {p: i for i, p in enumerate(paths)}
+    rng = np.random.default_rng(0)
+    counts = np.zeros(len(paths))
+    st = np.zeros(T, np.int64)
+    n = 20000
+    for _ in range(n):
+        w = trans[:, st[1]]
+        st[0] = rng.choice(L, p=w / w.sum())       # bin 0 by exact Gibbs
+        st, _ = window_state_moves(J, h, st, A, b, Q, trans, rng, max_len=3)
+        counts[index[tuple(st)]] += 1
+    freq = counts / n
+    se = np.sqrt(exact * (1 - exact) / n) * 3        # autocorrelation allowance
+    assert np.all(np.abs(freq - exact) < 5 * se + 2e-3), np.c_[freq, exact]
