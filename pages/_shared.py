@@ -31,6 +31,7 @@ from neurotools.export import (
     figure_bytes,
     static_export_available,
 )
+from neurotools.jobs import AnalysisTask
 from neurotools.params import ParamSet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -438,3 +439,51 @@ def show_error(exc: BaseException) -> None:
         with st.expander("Details"):
             st.code("".join(traceback.format_exception(exc)))
 
+
+
+def analysis_run_section(
+    analysis: str, params_cls: type[ParamSet], paths: list[str], key: str, exclude: Iterable[str] = ()
+):
+    """The settings form, the Run button and the job panel of an analysis page.
+
+    Widget keys are ``f"{key}_form"``, ``f"{key}_seed"``, and the job id is kept in
+    ``st.session_state[f"{key}_job"]`` (else taken from ``?job=``).
+
+    Parameters
+    ----------
+    analysis : str
+        CLI name of the analysis (``connectome``, ``bicluster``, ``hmmglm``...).
+    params_cls : type
+        Its parameter class (one widget per field).
+    paths : list of str
+        Files to analyse (on the server).
+    key : str
+        Prefix of the widget keys.
+    exclude : iterable of str
+        Parameters not shown (left at their defaults).
+
+    Returns
+    -------
+    Result or None
+        The finished result of this analysis, or None while nothing is done (the page should stop).
+    """
+    with st.form(f"{key}_form"):
+        params = params_form(params_cls, key=key, exclude=exclude)
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}_seed")
+        submitted = st.form_submit_button("Run", type="primary")
+    if submitted and params is not None:
+        if not paths:
+            st.error("Choose at least one recording.")
+        else:
+            try:
+                st.session_state[f"{key}_job"] = start_job(
+                    AnalysisTask(analysis, list(paths), params.to_dict(), int(seed)))
+            except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+                show_error(exc)
+    job_id = st.session_state.get(f"{key}_job") or current_job_id()
+    if not job_id:
+        return None
+    result = job_panel(job_id)
+    if result is None or result.analysis != analysis:
+        return None
+    return result

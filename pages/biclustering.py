@@ -6,15 +6,10 @@ import streamlit as st
 
 from neurotools.analyses.biclustering import Params
 from neurotools.figures import biclustering as figs
-from neurotools.jobs import AnalysisTask
 from pages._shared import (
-    current_job_id,
+    analysis_run_section,
     figure_downloads,
-    job_panel,
     loaded_recordings,
-    params_form,
-    show_error,
-    start_job,
 )
 
 st.title("Bi-clustering: neuron clusters x population states")
@@ -28,22 +23,8 @@ if not files:
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
                       key="bicluster_file")
 loaded = files[chosen]
-with st.form("bicluster_form"):
-    params = params_form(Params, key="bicluster", exclude=("source",))
-    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="bicluster_seed")
-    submitted = st.form_submit_button("Run", type="primary")
-if submitted and params is not None:
-    try:
-        st.session_state["bicluster_job"] = start_job(AnalysisTask(
-            "bicluster", [str(loaded.path)], params.to_dict(), int(seed)))
-    except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
-        show_error(exc)
-
-job_id = st.session_state.get("bicluster_job") or current_job_id()
-if not job_id:
-    st.stop()
-result = job_panel(job_id)
-if result is None or result.analysis != "bicluster":
+result = analysis_run_section("bicluster", Params, [str(loaded.path)], "bicluster", exclude=("source",))
+if result is None:
     st.stop()
 
 rec = loaded.recording

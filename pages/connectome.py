@@ -6,15 +6,10 @@ import streamlit as st
 
 from neurotools.analyses.connectome import Params
 from neurotools.figures import connectome as figs
-from neurotools.jobs import AnalysisTask
 from pages._shared import (
-    current_job_id,
+    analysis_run_section,
     figure_downloads,
-    job_panel,
     loaded_recordings,
-    params_form,
-    show_error,
-    start_job,
 )
 
 st.title("Dynamic functional connectome")
@@ -29,25 +24,8 @@ if not files:
 chosen = st.multiselect("Recordings (several = animals; one with trials = trials)",
                         range(len(files)), default=[0], format_func=lambda i: files[i].name,
                         key="connectome_files")
-with st.form("connectome_form"):
-    params = params_form(Params, key="connectome")
-    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="connectome_seed")
-    submitted = st.form_submit_button("Run", type="primary")
-if submitted and params is not None:
-    if not chosen:
-        st.error("Choose at least one recording.")
-    else:
-        try:
-            st.session_state["connectome_job"] = start_job(AnalysisTask(
-                "connectome", [str(files[i].path) for i in chosen], params.to_dict(), int(seed)))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
-            show_error(exc)
-
-job_id = st.session_state.get("connectome_job") or current_job_id()
-if not job_id:
-    st.stop()
-result = job_panel(job_id)
-if result is None or result.analysis != "connectome":
+result = analysis_run_section("connectome", Params, [str(files[i].path) for i in chosen], "connectome")
+if result is None:
     st.stop()
 
 by_name = {f.name: f.recording for f in loaded_recordings()}
