@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.manual_seed(args.seed)
         model = make_model(prep, params).to(dev)
         history = train(model, prep.data, prep.split["train"], prep.split["val"],
-                        train_config(params, args.seed), dev, checkpoint_dir=params.checkpoint_dir,
+                        train_config(params, args.seed, dev.type), dev, checkpoint_dir=params.checkpoint_dir,
                         extra={"params": params.to_dict(), "seed": args.seed, "world_size": world},
                         resume_key=resume_key(recordings, params, args.seed))
         rank = torch.distributed.get_rank() if world > 1 else 0

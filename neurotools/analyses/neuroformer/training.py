@@ -2,8 +2,12 @@
 
 Batches are drawn by ``(seed, step)`` alone, so a resumed run replays exactly the batches an
 uninterrupted run would have seen, and under DDP every rank takes its slice of the same global
-batch. Each rank's loss is its token-NLL sum divided by the *global* token count (times the world
-size, which DDP's gradient averaging divides out), so the gradients equal single-process ones.
+batch. Batches are length-stratified (:func:`bucketed_batches`): a pool of ``bucket`` batches' worth
+of windows is sorted by token count, and each step takes one chunk of every length stratum and runs
+it as a micro-batch (gradient accumulation), so padding is small while every step still spans all
+lengths. Each rank's loss is its token-NLL sum divided by the step's *global* target count (times
+the world size, which DDP's gradient averaging divides out), so the gradients equal single-process
+ones.
 """
 
 from __future__ import annotations
@@ -52,6 +56,17 @@ class TrainConfig:
         Validation windows used per evaluation (a fixed subset).
     seed : int
         Seed of the initialisation and of the batch draws.
+    bucket : int
+        Steps per pool of length-bucketed batching: every ``bucket`` consecutive steps share one
+        pool of ``bucket * batch_size`` training windows (the next stretch of seeded per-epoch
+        permutations, so each window is seen once per epoch), sorted by token count.
+    micro : int
+        Length strata (and micro-batches per step): the sorted pool is cut into ``micro`` strata of
+        ``bucket`` chunks each; a step takes one random chunk of every stratum and runs each as a
+        micro-batch (gradient accumulation, one optimiser step), so every step still spans all
+        window lengths while each micro-batch is padded only to similar lengths. ``bucket = micro
+        = 1`` gives plain random batches. Forced to 1 when the contrastive loss is on (its negatives
+        are the batch's windows).
     """
 
     steps: int = 300
@@ -63,6 +78,8 @@ class TrainConfig:
     eval_every: int = 100
     eval_windows: int = 1024
     seed: int = 0
+    bucket: int = 4
+    micro: int = 4
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -74,9 +91,107 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def batch_indices(step: int, n_windows: int, batch_size: int, seed: int) -> np.ndarray:
-    """The global batch of ``step``: window indices drawn without replacement from ``(seed, step)``."""
+    """The global batch of ``step``: window indices drawn without replacement from ``(seed, step)``.
+
+    Plain random batches (no length bucketing); training uses :func:`bucketed_batches`.
+    """
     rng = np.random.default_rng([seed, step, 7919])
     return rng.choice(n_windows, size=min(batch_size, n_windows), replace=False)
+
+
+def _epoch_order(epoch: int, n_windows: int, seed: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch, 7919, 1]).permutation(n_windows)
+
+
+def micro_sizes(batch_size: int, micro: int) -> list[int]:
+    """Sizes of the ``micro`` micro-batches of a batch (differing by at most one, all >= 1)."""
+    k = max(1, min(micro, batch_size))
+    return [len(x) for x in np.array_split(np.arange(batch_size), k)]
+
+
+def bucketed_batches(group: int, lengths: np.ndarray, batch_size: int, bucket: int, micro: int,
+                     seed: int) -> list[list[np.ndarray]]:
+    """The micro-batches of steps ``[group * bucket, (group + 1) * bucket)``.
+
+    The windows are visited in seeded per-epoch permutations (every window once per epoch); step
+    group ``g`` takes the next ``bucket * batch_size`` of that sequence as its pool and sorts it by
+    ``lengths`` (stable: ties keep the random order). The sorted pool is cut into ``micro``
+    consecutive strata, stratum ``s`` into ``bucket`` chunks of ``micro_sizes(...)[s]`` windows, and
+    step ``j`` of the group gets a random chunk of every stratum (a random permutation per
+    stratum). So each step's batch is a length-stratified random sample of the pool (each window of
+    the pool in exactly one step) and each micro-batch holds windows of similar length. Depends on
+    ``(seed, group)`` only.
+
+    Returns
+    -------
+    list (one per step) of lists of ``micro`` ndarrays of window indices (a step's micro-batches).
+    """
+    n = len(lengths)
+    b = min(batch_size, n)
+    sizes = micro_sizes(b, micro)
+    lo = group * bucket * b
+    pos = lo + np.arange(bucket * b, dtype=np.int64)
+    epochs = pos // n
+    pool = np.empty(len(pos), dtype=np.int64)
+    for e in np.unique(epochs):
+        sel = epochs == e
+        pool[sel] = _epoch_order(int(e), n, seed)[pos[sel] % n]
+    pool = pool[np.argsort(lengths[pool], kind="stable")]
+    rng = np.random.default_rng([seed, group, 7919, 2])
+    steps: list[list[np.ndarray]] = [[] for _ in range(bucket)]
+    at = 0
+    for m in sizes:
+        chunks = [pool[at + i * m: at + (i + 1) * m] for i in range(bucket)]
+        at += bucket * m
+        for j, c in enumerate(rng.permutation(bucket)):
+            steps[j].append(chunks[c])
+    return steps
+
+
+def padding_fraction(batches: list[np.ndarray], n_tokens: np.ndarray, max_len: int | None) -> float:
+    """Fraction of padded target slots of training batches (each padded to its longest window).
+
+    ``n_tokens`` are the windows' spike counts; a batch has ``max(min(n, max_len)) + 1`` slots per
+    window, of which :func:`target_counts` are real targets (what the model reports as ``valid``).
+    """
+    n = np.asarray(n_tokens, dtype=np.int64)
+    cut = n if max_len is None else np.minimum(n, max_len)
+    real = target_counts(n, max_len)
+    tot = sum(int(real[x].sum()) for x in batches)
+    slots = sum((int(cut[x].max()) + 1) * len(x) for x in batches)
+    return 1.0 - tot / max(slots, 1)
+
+
+def target_counts(n_tokens: np.ndarray, max_len: int | None) -> np.ndarray:
+    """Target tokens of each training window: its spikes (cut to ``max_len``) plus EOS when not cut."""
+    n = np.asarray(n_tokens, dtype=np.int64)
+    if max_len is None:
+        return n + 1
+    return np.minimum(n, max_len) + (n <= max_len)
+
+
+class BatchPlan:
+    """Micro-batches of training steps by ``(seed, step)`` (see :func:`bucketed_batches`)."""
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, bucket: int, seed: int, micro: int = 1):
+        self.lengths = np.asarray(lengths)
+        self.batch_size, self.bucket, self.seed = batch_size, max(1, int(bucket)), seed
+        self.micro = max(1, int(micro))
+        self._group: int = -1
+        self._steps: list = []
+
+    def micro_batches(self, step: int) -> list[np.ndarray]:
+        """The micro-batches (window indices) of ``step``."""
+        g = step // self.bucket
+        if g != self._group:
+            self._group = g
+            self._steps = bucketed_batches(g, self.lengths, self.batch_size, self.bucket,
+                                           self.micro, self.seed)
+        return self._steps[step % self.bucket]
+
+    def __call__(self, step: int) -> np.ndarray:
+        """All window indices of the global batch of ``step``."""
+        return np.concatenate(self.micro_batches(step))
 
 
 def autocast(device: torch.device):
@@ -235,6 +350,10 @@ def train(model: Neuroformer, data: TokenData, train_starts: np.ndarray, val_sta
     val_sel = val_starts[np.random.default_rng([cfg.seed, 17]).permutation(len(val_starts))[:cfg.eval_windows]]
     train_win = data.windows(train_starts)
     n_mods = len(data.mods)
+    n_targets = target_counts(train_win.n_tokens, data.max_len)
+    # micro-batches: at least one window per rank each; none with the contrastive loss
+    micro = 1 if (cfg.contrastive > 0 and n_mods) else max(1, min(cfg.micro, cfg.batch_size // world))
+    plan = BatchPlan(n_targets, cfg.batch_size, cfg.bucket, cfg.seed, micro)
 
     def validate(step: int) -> None:
         if len(val_sel) == 0:
@@ -258,23 +377,29 @@ def train(model: Neuroformer, data: TokenData, train_starts: np.ndarray, val_sta
         model.train()
         t0 = time.perf_counter() - history["train_time_s"] - history.get("eval_time_s", 0.0)
         for step in range(start_step, cfg.steps):
-            gidx = batch_indices(step, len(train_starts), cfg.batch_size, cfg.seed)
-            local = gidx[rank::world]
-            batch = data.batch(train_win.subset(local), device)
+            parts = plan.micro_batches(step)
+            # every rank divides by the global target count of the whole step (known from the
+            # window lengths), so the accumulated gradient is the step's token-mean gradient
+            norm = float(sum(n_targets[x].sum() for x in parts))
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg)
-            with autocast(device):
-                out = net(batch)
-            nsum = out["nll"].float().sum()
-            count = out["valid"].sum().to(torch.float64)
-            stats = torch.stack([nsum.detach().double(), count])
+            opt.zero_grad(set_to_none=True)
+            stats = torch.zeros(2, dtype=torch.float64, device=device)
+            for i, part in enumerate(parts):
+                batch = data.batch(train_win.subset(part[rank::world]), device)
+                sync = i == len(parts) - 1 or world == 1
+                with (nullcontext() if sync else net.no_sync()):
+                    with autocast(device):
+                        out = net(batch)
+                    nsum = out["nll"].float().sum()
+                    stats += torch.stack([nsum.detach().double(),
+                                          out["valid"].sum().to(torch.float64)])
+                    loss = nsum / norm * world
+                    if cfg.contrastive > 0 and n_mods:
+                        loss = loss + cfg.contrastive * contrastive_loss(out, n_mods * data.n_dt)
+                    loss.backward()
             if world > 1:
                 torch.distributed.all_reduce(stats)
-            loss = nsum / stats[1].float() * world
-            if cfg.contrastive > 0 and n_mods:
-                loss = loss + cfg.contrastive * contrastive_loss(out, n_mods * data.n_dt)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             tl = float(stats[0] / stats[1])
