@@ -298,11 +298,12 @@ def result_to_nwb(result, path: str | os.PathLike) -> Path:
     """
     import json
     import uuid
-    import warnings
     from datetime import UTC, datetime
 
-    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb import NWBFile, TimeSeries
     from pynwb.core import ScratchData
+
+    from neurotools.data.nwb_writer import save_nwbfile
 
     out = Path(path)
     manifest = result.manifest()
@@ -325,14 +326,4 @@ def result_to_nwb(result, path: str | os.PathLike) -> Path:
                                   description=f"{result.analysis} {name}, one row per bin"))
         else:
             nwb.add_scratch(ScratchData(name=name, data=arr, description=f"{result.analysis} {name}"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with NWBHDF5IO(str(tmp), "w") as io:
-                io.write(nwb)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    return save_nwbfile(nwb, out)

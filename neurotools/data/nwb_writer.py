@@ -34,7 +34,7 @@ def write_nwb(recording: Recording, path: str | os.PathLike, *, identifier: str 
     Path
     """
     from hdmf.backends.hdf5 import H5DataIO
-    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb import NWBFile, TimeSeries
     from pynwb.behavior import BehavioralTimeSeries
     from pynwb.core import ScratchData
     from pynwb.epoch import TimeIntervals
@@ -115,16 +115,27 @@ def write_nwb(recording: Recording, path: str | os.PathLike, *, identifier: str 
         nwb.add_scratch(ScratchData(name=key, data=data,
                                     description=f"ground truth: {key}"))
 
+    return save_nwbfile(nwb, path)
+
+
+def save_nwbfile(nwbfile: object, path: str | os.PathLike) -> Path:
+    """Write a pynwb ``NWBFile`` to ``path`` atomically (a temporary name renamed when complete).
+
+    An interrupted write never leaves a file at ``path`` that looks finished.
+    """
+    from pynwb import NWBHDF5IO
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with NWBHDF5IO(str(tmp), "w") as io:
-                io.write(nwb)
+                io.write(nwbfile)
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     return path
 
 
