@@ -15,6 +15,9 @@ from scipy.ndimage import gaussian_filter1d
 from neurotools.data.recording import Recording
 from neurotools.errors import UserError
 
+#: Most bins one matrix may have (10**8 bins of 1 ms is about 28 hours).
+MAX_BINS = 10**8
+
 
 def bin_edges(t_start: float, t_stop: float, bin_size: float) -> np.ndarray:
     """Edges of contiguous bins of width ``bin_size`` covering [t_start, t_stop).
@@ -33,7 +36,15 @@ def bin_edges(t_start: float, t_stop: float, bin_size: float) -> np.ndarray:
     """
     if not bin_size > 0:
         raise UserError(f"The bin size must be positive. Got {bin_size} s instead.")
-    n = int(np.floor((t_stop - t_start) / bin_size + 1e-9))
+    if not (np.isfinite(t_start) and np.isfinite(t_stop) and np.isfinite(bin_size)):
+        raise UserError(f"The time range {t_start:g}-{t_stop:g} s is not finite; give finite times in seconds.")
+    n_float = np.floor((t_stop - t_start) / bin_size + 1e-9)
+    if n_float > MAX_BINS:
+        raise UserError(
+            f"The time range {t_start:g}-{t_stop:g} s holds {n_float:.3g} bins of {bin_size:g} s, more than "
+            f"{MAX_BINS:.0e}; choose a shorter range or a wider bin."
+        )
+    n = int(n_float)
     if n < 1:
         raise UserError(
             f"The time range {t_start:g}-{t_stop:g} s is shorter than one bin of {bin_size:g} s; "
@@ -91,6 +102,9 @@ def firing_rates(counts: np.ndarray, bin_size: float, sigma_s: float = 0.0) -> n
 def resample_traces(data: np.ndarray, timestamps: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Average trace samples within each bin; empty bins are linearly interpolated.
 
+    Samples that are not finite (NaN, infinite) count as missing. A channel without any finite
+    sample in range is all NaN.
+
     Parameters
     ----------
     data : ndarray, shape (T, C)
@@ -108,15 +122,26 @@ def resample_traces(data: np.ndarray, timestamps: np.ndarray, edges: np.ndarray)
     ok = (idx >= 0) & (idx < len(edges) - 1)
     nb = len(edges) - 1
     sums = np.zeros((nb, data.shape[1]))
-    np.add.at(sums, idx[ok], np.nan_to_num(data[ok]))
-    n = np.bincount(idx[ok], minlength=nb).astype(float)
+    finite = np.isfinite(data[ok])
+    all_finite = bool(finite.all())
+    np.add.at(sums, idx[ok], data[ok] if all_finite else np.where(finite, data[ok], 0.0))
     out = np.full((nb, data.shape[1]), np.nan)
-    have = n > 0
-    out[have] = sums[have] / n[have, None]
-    if not have.all() and have.any():
-        centres = 0.5 * (edges[:-1] + edges[1:])
-        for c in range(data.shape[1]):
-            out[~have, c] = np.interp(centres[~have], centres[have], out[have, c])
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    if all_finite:  # the usual case: the same bins have samples in every channel
+        n = np.bincount(idx[ok], minlength=nb).astype(float)
+        have = n > 0
+        out[have] = sums[have] / n[have, None]
+        if not have.all() and have.any():
+            for c in range(data.shape[1]):
+                out[~have, c] = np.interp(centres[~have], centres[have], out[have, c])
+        return out
+    n = np.zeros((nb, data.shape[1]))
+    np.add.at(n, idx[ok], finite.astype(float))
+    for c in range(data.shape[1]):
+        hc = n[:, c] > 0
+        out[hc, c] = sums[hc, c] / n[hc, c]
+        if hc.any() and not hc.all():
+            out[~hc, c] = np.interp(centres[~hc], centres[hc], out[hc, c])
     return out
 
 
@@ -223,6 +248,9 @@ def neural_matrix(
         return NeuralMatrix(values, centres, float(bin_size), source, keep, labels)
 
     ts = series.timestamps
+    if len(ts) == 0:
+        raise UserError(f"The {source} series {series.path} of {recording.source.name} has no samples; "
+                        "choose another source.")
     t0 = ts[0] if t_start is None else t_start
     t1 = ts[-1] + (np.median(np.diff(ts)) if len(ts) > 1 else 0) if t_stop is None else t_stop
     data = series.data[:, keep]
@@ -231,9 +259,17 @@ def neural_matrix(
         if sel.sum() < 2:
             raise UserError(f"The time range {t0:g}-{t1:g} s holds fewer than two samples.")
         dt = float(np.median(np.diff(ts))) if len(ts) > 1 else 1.0
+        if series.sample_interval is not None:  # only part of the series was read
+            dt = series.sample_interval
         return NeuralMatrix(np.asarray(data[sel], float), ts[sel], dt, source, keep, labels)
     edges = bin_edges(t0, t1, bin_size)
     values = resample_traces(data, ts, edges)
+    empty = np.flatnonzero(np.all(np.isnan(values), axis=0))
+    if len(empty):
+        raise UserError(
+            f"Neuron {labels[empty[0]]} of the {source} data of {recording.source.name} has no finite "
+            f"value in {t0:g}-{t1:g} s ({len(empty)} such neurons); leave them out of the selection."
+        )
     centres = 0.5 * (edges[:-1] + edges[1:])
     return NeuralMatrix(values, centres, float(bin_size), source, keep, labels)
 

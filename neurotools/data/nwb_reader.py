@@ -35,7 +35,9 @@ from neurotools.data.recording import (
     SourceFile,
     TraceSeries,
 )
-from neurotools.data.validate import check_nwb_file, sha256_file
+from neurotools.data.remote import RemoteFile, is_url, nwb_version, open_remote, probe
+from neurotools.data.selection import Selection, read_unit, trace_rows, unit_bounds, unit_ends
+from neurotools.data.validate import check_declared_sizes, check_nwb_file, sha256_file
 from neurotools.errors import UserError
 
 #: Columns of ROI tables that hold masks, not per-ROI metadata.
@@ -54,14 +56,37 @@ _CHUNK = 1 << 20
 # -- opening --------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def open_h5(path: str | os.PathLike) -> Iterator[tuple[h5py.File, str]]:
-    """Check ``path`` (:func:`check_nwb_file`) and open it read-only; yield ``(file, version)``."""
+    """Check ``path`` (:func:`check_nwb_file`) and open it read-only; yield ``(file, version)``.
+
+    ``path`` may also be an ``http(s)://`` URL, streamed with remfile (:mod:`neurotools.data.remote`).
+    """
+    with _open_any(path) as (f, version, _):
+        yield f, version
+
+
+@contextlib.contextmanager
+def _open_any(path: str | os.PathLike, partial: bool = False) -> Iterator[tuple[h5py.File, str, RemoteFile | None]]:
+    """Open a local path or a URL; yield ``(file, version, remote info or None)``.
+
+    ``partial``: no HDF5 chunk cache, so reading a few values of a large chunk reads just those
+    bytes, not the whole chunk (for selections and remote summaries).
+    """
+    cache = {"rdcc_nbytes": 0} if partial else {}
+    if is_url(path):
+        info = probe(str(path))
+        f = open_remote(info, **cache)
+        try:
+            yield f, nwb_version(f, info.name), info
+        finally:
+            f.close()
+        return
     version = check_nwb_file(path)
     try:
-        f = h5py.File(path, "r")
+        f = h5py.File(path, "r", **cache)
     except OSError:
         raise UserError(f"{Path(path).name} cannot be opened as HDF5; copy it again in full.") from None
     try:
-        yield f, version
+        yield f, version, None
     finally:
         f.close()
 
@@ -115,12 +140,18 @@ def _decode(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+#: Groups the recording reader ignores: cached schemas, and stored neurotools results (read by
+#: :mod:`neurotools.results_nwb`, not part of the recording).
+_SKIPPED_PREFIXES = ("specifications", "processing/neurotools")
+
+
 def _walk(f: h5py.File) -> list[tuple[str, h5py.Group]]:
     """Every group with a neurodata_type, as (path, group), in file order (no link following)."""
     found: list[tuple[str, h5py.Group]] = []
 
     def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Group) and not name.startswith("specifications") and "neurodata_type" in obj.attrs:
+        if (isinstance(obj, h5py.Group) and not name.startswith(_SKIPPED_PREFIXES)
+                and "neurodata_type" in obj.attrs):
             found.append((name, obj))
 
     f.visititems(visit)
@@ -325,19 +356,39 @@ def _spike_datasets(units: h5py.Group) -> tuple[h5py.Dataset, np.ndarray]:
         ends = np.array([flat.shape[0]], dtype=np.int64)
     else:
         raise UserError(f"The Units table {units.name} has spike_times without an index; the file is malformed.")
-    if len(ends) and (ends[-1] > flat.shape[0] or np.any(np.diff(ends) < 0)):
+    if flat.ndim != 1 or ends.ndim != 1:
+        raise UserError(f"The spike_times of {units.name} or its index is not a 1-D list; the file is malformed.")
+    if len(ends) and (ends[-1] > flat.shape[0] or ends[0] < 0 or np.any(np.diff(ends) < 0)):
         raise UserError(f"The spike_times index of {units.name} points past its data; the file is damaged.")
     return flat, ends
+
+
+def _drop_nonfinite(trains: list[np.ndarray], name: str, warn_list: list[str], stacklevel: int = 4) -> list[np.ndarray]:
+    """Spike trains without NaN or infinite times; what was dropped is reported as a warning."""
+    n_bad = n_units = 0
+    out = []
+    for t in trains:
+        ok = np.isfinite(t)
+        if not ok.all():
+            n_bad, n_units = n_bad + int((~ok).sum()), n_units + 1
+            t = np.ascontiguousarray(t[ok])
+        out.append(t)
+    if n_bad:
+        msg = (f"{name}: {n_bad} spike time(s) of {n_units} unit(s) were not finite (NaN or infinite); "
+               "they were dropped on reading.")
+        warnings.warn(msg, UserWarning, stacklevel=stacklevel)
+        warn_list.append(msg)
+    return out
 
 
 def read_spike_trains(units: h5py.Group, name: str, warn_list: list[str]) -> list[np.ndarray]:
     """Per-unit spike times (s), sorted; unsorted units are sorted with a warning."""
     flat_ds, ends = _spike_datasets(units)
-    flat = np.asarray(flat_ds[:], dtype=float)
+    flat = np.asarray(flat_ds[: int(ends[-1]) if len(ends) else 0], dtype=float)
     starts = np.concatenate([[0], ends[:-1]])
+    finite = _drop_nonfinite([flat[a:b] for a, b in zip(starts, ends)], name, warn_list)
     trains, n_unsorted = [], 0
-    for a, b in zip(starts, ends):
-        t = flat[a:b]
+    for t in finite:
         if len(t) > 1 and np.any(np.diff(t) < 0):
             t = np.sort(t)
             n_unsorted += 1
@@ -373,15 +424,21 @@ def _unit_locations(f: h5py.File, units: h5py.Group, n_units: int) -> np.ndarray
 
 
 # -- reading -----------------------------------------------------------------------------------------
-def read_nwb(path: str | os.PathLike, *, sha256: str | None = None) -> Recording:
-    """Read one NWB 2 file into a :class:`Recording`.
+def read_nwb(path: str | os.PathLike, *, sha256: str | None = None, units: list[int] | None = None,
+             t_start: float | None = None, t_stop: float | None = None, source: str = "auto") -> Recording:
+    """Read one NWB 2 file (or part of it) into a :class:`Recording`.
 
     Parameters
     ----------
     path : str or PathLike
-        The ``.nwb`` file.
+        The ``.nwb`` file, or an ``http(s)://`` URL (streamed; see :mod:`neurotools.data.remote`,
+        whose identity replaces the sha256 of a remote file).
     sha256 : str, optional
         The file's digest when already known (saves reading the file twice).
+    units, t_start, t_stop, source : optional
+        Read only these units (file indices) and this time range (s) of this data source; see
+        :mod:`neurotools.data.selection`. ``neural_matrix`` with the same selection then gives the
+        same matrix as after a full read. Default: everything.
 
     Returns
     -------
@@ -398,18 +455,24 @@ def read_nwb(path: str | os.PathLike, *, sha256: str | None = None) -> Recording
         When spike times were unsorted (they are sorted, and the warning is also kept in
         ``recording.warnings``).
     """
+    sel = Selection(None if units is None else tuple(int(u) for u in units), t_start, t_stop, source or "auto")
     p = Path(path)
-    with open_h5(p) as (f, version):
-        rec = Recording(
-            source=SourceFile(p.name, sha256 or sha256_file(p), str(p)),
-            nwb_version=version,
-            session_description=_text(f["session_description"]) if "session_description" in f else "",
-            session_start_time=_text(f["session_start_time"]) if "session_start_time" in f else "",
-        )
+    with _open_any(path, partial=sel.active) as (f, version, remote):
+        if remote is not None:
+            p, ident = Path(remote.name), sha256 or remote.identity
+            src = SourceFile(remote.name, ident, remote.url)
+        else:
+            src = SourceFile(p.name, sha256 or sha256_file(p), str(p))
         try:
-            _read_into(f, rec)
-        except UserError:
-            raise
+            rec = Recording(
+                source=src,
+                nwb_version=version,
+                session_description=_text(f["session_description"]) if "session_description" in f else "",
+                session_start_time=_text(f["session_start_time"]) if "session_start_time" in f else "",
+            )
+            _read_into(f, rec, sel)
+        except UserError as exc:
+            raise _named(exc, p.name) from None
         except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
             raise UserError(
                 f"{p.name} could not be read completely ({type(exc).__name__}: "
@@ -418,8 +481,10 @@ def read_nwb(path: str | os.PathLike, *, sha256: str | None = None) -> Recording
     return rec
 
 
-def _read_into(f: h5py.File, rec: Recording) -> None:
+def _read_into(f: h5py.File, rec: Recording, sel: Selection = Selection()) -> None:
+    check_declared_sizes(f, rec.source.name)
     groups = _walk(f)
+    spike_ends: list[np.ndarray] = []
     subject = f.get("general/subject")
     if isinstance(subject, h5py.Group):
         for key, ds in subject.items():
@@ -428,7 +493,10 @@ def _read_into(f: h5py.File, rec: Recording) -> None:
 
     units = _find_units(groups)
     if units is not None:
-        rec.spike_times = read_spike_trains(units, rec.source.name, rec.warnings)
+        if sel.active:
+            rec.spike_times, spike_ends = _selected_spike_trains(units, sel, rec.source.name, rec.warnings)
+        else:
+            rec.spike_times = read_spike_trains(units, rec.source.name, rec.warnings)
         ids = np.asarray(units["id"][:]) if isinstance(units.get("id"), h5py.Dataset) else np.arange(len(rec.spike_times))
         rec.unit_table = {"id": ids}
         skip = {"spike_times", "obs_intervals", "waveforms", "waveform_mean", "waveform_sd", "electrodes"}
@@ -439,10 +507,10 @@ def _read_into(f: h5py.File, rec: Recording) -> None:
     used: set[str] = set()
     for path, g, kind in _ophys_series(f, groups):
         used.add(path)
-        data = np.asarray(g["data"][:], dtype=float)
+        data, ts, interval = _series_samples(g, path, sel)
         if data.ndim == 1:
             data = data[:, None]
-        ts = _timestamps(g, data.shape[0])
+        _check_trace(path, data, ts)
         if len(ts) != data.shape[0]:
             raise UserError(f"{path} has {data.shape[0]} samples but {len(ts)} timestamps; the file is inconsistent.")
         columns: dict[str, np.ndarray] = {}
@@ -459,18 +527,24 @@ def _read_into(f: h5py.File, rec: Recording) -> None:
         rec.traces.append(TraceSeries(
             path=path.removeprefix("processing/"), data=data, timestamps=ts, rate_hz=_rate_hz(g),
             kind=kind, channel_labels=_labels(columns, ids), channel_table=columns,
-            unit=_text(g["data"].attrs.get("unit", "")),
+            unit=_text(g["data"].attrs.get("unit", "")), sample_interval=interval,
         ))
 
     stack = _acquisition_stack(f)
     if stack:
         used.update(g.name.lstrip("/") for g in stack)
-        data = np.column_stack([np.asarray(g["data"][:], dtype=float).reshape(-1) for g in stack])
+        rows, stack_ts, interval = slice(None), None, None
+        if sel.trace_window is not None:
+            rows, stack_ts, interval = trace_rows(stack[0], _n_samples(stack[0]), sel.trace_window)
+        data = np.column_stack([np.asarray(g["data"][rows], dtype=float).reshape(-1) for g in stack])
+        stack_ts = _timestamps(stack[0], data.shape[0]) if stack_ts is None else stack_ts
+        _check_trace("acquisition", data, stack_ts)
         rec.traces.append(TraceSeries(
-            path="acquisition", data=data, timestamps=_timestamps(stack[0], data.shape[0]),
+            path="acquisition", data=data,
+            timestamps=stack_ts,
             rate_hz=_rate_hz(stack[0]), kind="acquisition",
             channel_labels=[g.name.rsplit("/", 1)[-1] for g in stack],
-            unit=_text(stack[0]["data"].attrs.get("unit", "")),
+            unit=_text(stack[0]["data"].attrs.get("unit", "")), sample_interval=interval,
         ))
 
     for path, g, kind in _behaviour_series(f, groups, used):
@@ -497,8 +571,118 @@ def _read_into(f: h5py.File, rec: Recording) -> None:
             if isinstance(ds, h5py.Dataset) and ds.dtype.kind in "biufSU":
                 rec.ground_truth[key] = _decode(np.asarray(ds[()]))
 
+    if sel.active:
+        trace_groups = [g for _, g, _ in _ophys_series(f, groups)] + stack[:1]
+        rec.time_bounds = _file_time_bounds(rec, spike_ends, trace_groups)
+
+
+# -- partial reading (neurotools.data.selection) --------------------------------------------------
+def _selected_spike_trains(units: h5py.Group, sel: Selection, name: str,
+                           warn_list: list[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """One train per unit of the file: the chosen units within the range, others empty."""
+    flat, ends = _spike_datasets(units)
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    n = len(ends)
+    if sel.source in ("rois", "acquisition"):
+        keep: list[int] = []
+    elif sel.units is None:
+        keep = list(range(n))
+    else:
+        keep = sorted({u for u in sel.units if 0 <= u < n})
+    trains = [np.zeros(0) for _ in range(n)]
+    n_unsorted = 0
+    for i in keep:
+        trains[i], unsorted = read_unit(flat, int(starts[i]), int(ends[i]), sel.t_start, sel.t_stop)
+        n_unsorted += unsorted
+    for i, t in zip(keep, _drop_nonfinite([trains[i] for i in keep], name, warn_list, stacklevel=5)):
+        trains[i] = t
+    if n_unsorted:
+        msg = f"{name}: spike times of {n_unsorted} unit(s) were not sorted; they were sorted on reading."
+        warnings.warn(msg, UserWarning, stacklevel=4)
+        warn_list.append(msg)
+    if sel.t_start is not None and sel.t_stop is not None:  # the range is given: no full-file bounds
+        return trains, trains  # (each unit's first/last spike would touch every chunk of spike_times)
+    return trains, unit_ends(flat, ends)
+
+
+def _series_samples(g: h5py.Group, path: str, sel: Selection) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Samples, times (s) and, for a window, the whole series' sample interval (s) of a series."""
+    n = _n_samples(g)
+    ts_ds = g.get("timestamps")
+    if sel.trace_window is None or (isinstance(ts_ds, h5py.Dataset) and ts_ds.shape[:1] != (n,)):
+        data = np.asarray(g["data"][:], dtype=float)
+        ts = _timestamps(g, data.shape[0])
+        if len(ts) != data.shape[0]:
+            raise UserError(f"{path} has {data.shape[0]} samples but {len(ts)} timestamps; the file is inconsistent.")
+        return data, ts, None
+    if not isinstance(ts_ds, h5py.Dataset) and _rate(g) is None:
+        raise UserError(f"The series {g.name} has neither timestamps nor a valid sampling rate.")
+    rows, ts, interval = trace_rows(g, n, sel.trace_window)
+    return np.asarray(g["data"][rows], dtype=float), ts, interval
+
+
+def _file_time_bounds(rec: Recording, spike_ends: list[np.ndarray],
+                      trace_groups: list[h5py.Group]) -> tuple[float, float]:
+    """The file's time range as :meth:`Recording.time_range` gives it after a full read.
+
+    A stand-in recording holds each unit's first and last spike and each trace series' first and
+    last time (read without the data), with the intervals and behaviour as read. When the selection
+    gives both ``t_start`` and ``t_stop``, ``spike_ends`` are the spikes read (analyses then use the
+    given range, not the file's).
+    """
+    traces = []
+    for g in trace_groups:
+        if (b := _time_bounds(g)) is not None:
+            traces.append(TraceSeries(g.name, np.zeros((2, 0)), np.array(b, dtype=float), None, "dff"))
+    shadow = Recording(source=rec.source, spike_times=spike_ends or None, traces=traces,
+                       intervals=rec.intervals, behavior=rec.behavior)
+    return shadow.time_range()
+
+
+def _named(exc: UserError, name: str) -> UserError:
+    """The error with the file's name in front, unless the message already names the file."""
+    return exc if name in exc.message else UserError(f"{name}: {exc.message}")
+
+
+def _check_trace(path: str, data: np.ndarray, ts: np.ndarray) -> None:
+    """Refuse neural traces that are not time x channels or whose sample times are not finite."""
+    if data.ndim != 2:
+        raise UserError(f"The series {path} has {data.ndim}-D data where time x channels (2-D) is expected; "
+                        "the file is malformed.")
+    if not np.all(np.isfinite(ts)):
+        raise UserError(f"The series {path} has {int((~np.isfinite(ts)).sum())} sample time(s) that are not "
+                        "finite (NaN or infinite); the file is damaged.")
+
+
+def _finite_trace_bounds(g: h5py.Group, path: str) -> tuple[float, float] | None:
+    """First and last sample time of a neural trace series; UserError when they are not finite."""
+    b = _time_bounds(g)
+    if b is not None and not np.all(np.isfinite(b)):
+        raise UserError(f"The series {path} has sample times that are not finite (NaN or infinite); "
+                        "the file is damaged.")
+    return b
+
+
+def _finite_min_max(values: np.ndarray) -> tuple[float, float] | None:
+    """Smallest and largest finite value, or None when there is none."""
+    v = np.asarray(values, dtype=float).reshape(-1)
+    v = v[np.isfinite(v)]
+    return (float(v.min()), float(v.max())) if v.size else None
+
 
 # -- summary ----------------------------------------------------------------------------------------
+def _spike_stats(flat: h5py.Dataset, stop: int) -> tuple[tuple[float, float] | None, int]:
+    """Finite min and max of ``flat[:stop]`` and how many of its values are not finite, streamed."""
+    lo, hi, n_bad = np.inf, -np.inf, 0
+    for a in range(0, stop, _CHUNK):
+        block = np.asarray(flat[a: min(a + _CHUNK, stop)], dtype=float)
+        ok = np.isfinite(block)
+        n_bad += int(block.size - ok.sum())
+        if ok.any():
+            lo, hi = min(lo, float(block[ok].min())), max(hi, float(block[ok].max()))
+    return ((lo, hi) if np.isfinite(lo) else None), n_bad
+
+
 def _streamed_min_max(dataset: h5py.Dataset) -> tuple[float, float] | None:
     n = dataset.shape[0] if dataset.shape else 0
     if n == 0:
@@ -530,16 +714,20 @@ def summarize(path: str | os.PathLike) -> dict[str, Any]:
         When the file is not a readable NWB 2 file.
     """
     p = Path(path)
-    with open_h5(p) as (f, version):
+    with _open_any(path, partial=is_url(path)) as (f, version, remote):
         try:
-            return _summarize_open(f, version, p)
-        except UserError:
-            raise
+            if remote is not None:
+                p = Path(remote.name)
+                return _summarize_open(f, version, remote.name, remote.size, remote=True)
+            return _summarize_open(f, version, p.name, p.stat().st_size)
+        except UserError as exc:
+            raise _named(exc, p.name) from None
         except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
             raise UserError(f"{p.name} could not be read completely ({type(exc).__name__}); the file may be damaged.") from None
 
 
-def _summarize_open(f: h5py.File, version: str, p: Path) -> dict[str, Any]:
+def _summarize_open(f: h5py.File, version: str, name: str, size: int, remote: bool = False) -> dict[str, Any]:
+    check_declared_sizes(f, name)
     groups = _walk(f)
     bounds: list[tuple[float, float]] = []
     n_units = n_spikes = 0
@@ -547,7 +735,13 @@ def _summarize_open(f: h5py.File, version: str, p: Path) -> dict[str, Any]:
     if units is not None:
         flat, ends = _spike_datasets(units)
         n_units, n_spikes = len(ends), int(ends[-1]) if len(ends) else 0
-        if (mm := _streamed_min_max(flat)) is not None:
+        # a remote file is not downloaded whole: each unit's first and last (sorted) spike
+        if remote:
+            mm = unit_bounds(flat, ends)
+        else:  # non-finite spike times are dropped by the reader: not counted
+            mm, n_bad = _spike_stats(flat, n_spikes)
+            n_spikes -= n_bad
+        if mm is not None:
             bounds.append(mm)
 
     traces, used = [], set()
@@ -556,28 +750,32 @@ def _summarize_open(f: h5py.File, version: str, p: Path) -> dict[str, Any]:
         shape = g["data"].shape
         traces.append(dict(path=path.removeprefix("processing/"), n_channels=int(shape[1]) if len(shape) > 1 else 1,
                            n_samples=int(shape[0]), rate_hz=_rate_hz(g), kind=kind))
-        if (b := _time_bounds(g)) is not None:
+        if (b := _finite_trace_bounds(g, path)) is not None:
             bounds.append(b)
     stack = _acquisition_stack(f)
     if stack:
         used.update(g.name.lstrip("/") for g in stack)
         traces.append(dict(path="acquisition", n_channels=len(stack), n_samples=_n_samples(stack[0]),
                            rate_hz=_rate_hz(stack[0]), kind="acquisition"))
-        if (b := _time_bounds(stack[0])) is not None:
+        if (b := _finite_trace_bounds(stack[0], "acquisition")) is not None:
             bounds.append(b)
 
     behaviour, behaviour_bounds = [], []
     for path, g, kind in _behaviour_series(f, groups, used):
+        ts = g.get("timestamps")  # finite min and max, as Recording.time_range takes them
+        if isinstance(ts, h5py.Dataset) and int(np.prod(ts.shape)) != _n_samples(g):
+            continue  # one time per sample or the reader skips the series
         behaviour.append(dict(path=_display_path(path), n_samples=_n_samples(g), kind=kind))
-        if (b := _time_bounds(g)) is not None:
+        b = _streamed_min_max(ts) if isinstance(ts, h5py.Dataset) else _time_bounds(g)
+        if b is not None and np.all(np.isfinite(b)):
             behaviour_bounds.append(b)
 
     intervals = {}
     for table in _interval_tables(groups):
         start, stop = table["start_time"], table["stop_time"]
         intervals[table.name.rsplit("/", 1)[-1]] = int(start.shape[0])
-        if start.shape[0]:
-            bounds.append((float(np.min(start[:])), float(np.max(stop[:]))))
+        if start.shape[0] and (lo := _finite_min_max(start[:])) and (hi := _finite_min_max(stop[:])):
+            bounds.append((lo[0], hi[1]))
 
     if not bounds:  # no neural data and no intervals: the behaviour sets the time range
         bounds = behaviour_bounds
@@ -587,8 +785,8 @@ def _summarize_open(f: h5py.File, version: str, p: Path) -> dict[str, Any]:
         ["acquisition"] if stack else [])
     scratch = f.get("scratch")
     return {
-        "file": p.name,
-        "size_bytes": p.stat().st_size,
+        "file": name,
+        "size_bytes": int(size),
         "nwb_version": version,
         "session_description": _text(f["session_description"]) if "session_description" in f else "",
         "session_start_time": _text(f["session_start_time"]) if "session_start_time" in f else "",

@@ -55,6 +55,9 @@ class TraceSeries:
         Per-channel metadata columns (e.g. ``iscell``, ``assemblies``), each of length C.
     unit : str
         Unit of the samples.
+    sample_interval : float or None
+        Median sample interval (s) of the whole series, set when only a time range of it was read
+        (so native-sample analyses use the same interval as after a full read); None otherwise.
     """
 
     path: str
@@ -65,6 +68,7 @@ class TraceSeries:
     channel_labels: list[str] = field(default_factory=list)
     channel_table: dict[str, np.ndarray] = field(default_factory=dict)
     unit: str = ""
+    sample_interval: float | None = None
 
     @property
     def n_channels(self) -> int:
@@ -181,6 +185,11 @@ class Recording:
         Subject fields (may be empty strings).
     warnings : list of str
         What the reader repaired (e.g. unsorted spike times).
+    time_bounds : tuple of float or None
+        Set when only part of the file was read (a :class:`~neurotools.data.selection.Selection`;
+        then units not chosen have empty spike trains and traces may cover a shorter range): the
+        whole file's time range, or with both ends of the range chosen, the range of what was read
+        (plus traces and intervals); None when everything was read.
     """
 
     source: SourceFile
@@ -195,6 +204,7 @@ class Recording:
     ground_truth: dict[str, np.ndarray] = field(default_factory=dict)
     subject: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    time_bounds: tuple[float, float] | None = None
 
     # -- counts -------------------------------------------------------------------------------
     @property
@@ -216,8 +226,11 @@ class Recording:
         """Earliest and latest time (s) over spikes, traces and intervals.
 
         Behaviour sets the range only when there is no neural data and no interval table
-        (behavioural clocks sometimes carry placeholder times).
+        (behavioural clocks sometimes carry placeholder times). For a partly read file this is
+        the whole file's range (``time_bounds``).
         """
+        if self.time_bounds is not None:
+            return self.time_bounds
         lo, hi = np.inf, -np.inf
         for s in self.spike_times or []:
             if len(s):
@@ -225,13 +238,15 @@ class Recording:
         for t in self.traces:
             if t.n_samples:
                 lo, hi = min(lo, t.timestamps[0]), max(hi, t.timestamps[-1])
-        for tab in self.intervals.values():
-            if tab.n_rows:
-                lo, hi = min(lo, np.min(tab.start)), max(hi, np.max(tab.stop))
+        for tab in self.intervals.values():  # finite times only (NaN marks a missing value)
+            start, stop = tab.start[np.isfinite(tab.start)], tab.stop[np.isfinite(tab.stop)]
+            if start.size and stop.size:
+                lo, hi = min(lo, np.min(start)), max(hi, np.max(stop))
         if not np.isfinite(lo):
             for b in self.behavior:
-                if b.n_samples:
-                    lo, hi = min(lo, np.min(b.timestamps)), max(hi, np.max(b.timestamps))
+                ts = b.timestamps[np.isfinite(b.timestamps)]
+                if ts.size:
+                    lo, hi = min(lo, np.min(ts)), max(hi, np.max(ts))
         if not np.isfinite(lo):
             return 0.0, 0.0
         return float(lo), float(hi)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from neurotools.errors import UserError
 
@@ -99,3 +100,51 @@ def check_nwb_file(path: str | os.PathLike) -> str:
             "convert it to NWB 2 first."
         )
     return version
+
+
+#: A dataset may declare at most this many times the file's size (compressed fill values aside,
+#: real data never inflate that much); beyond it the shape is a lie and reading it would hang or
+#: exhaust memory.
+MAX_INFLATION = 1000
+#: ... and never less than this many bytes (small files may hold well-compressed arrays).
+MIN_DECLARED_LIMIT = 1 << 30
+
+
+def check_declared_sizes(f: h5py.File, name: str) -> None:
+    """Refuse a file whose datasets declare far more data than the file can hold.
+
+    Parameters
+    ----------
+    f : h5py.File
+        The open file.
+    name : str
+        Its name, for the message.
+
+    Raises
+    ------
+    UserError
+        When one dataset (cached schemas aside) declares more than ``MAX_INFLATION`` times the
+        file's size in bytes (and more than ``MIN_DECLARED_LIMIT``).
+    """
+    try:
+        size = int(f.id.get_filesize())
+    except (OSError, ValueError, AttributeError):
+        return
+    limit = max(MAX_INFLATION * size, MIN_DECLARED_LIMIT)
+    found: list[tuple[str, tuple[int, ...], int]] = []
+
+    def visit(path: str, obj: object) -> None:
+        if found or path.startswith("specifications") or not isinstance(obj, h5py.Dataset):
+            return
+        shape = obj.shape or ()
+        declared = int(np.prod(shape, dtype=object)) * obj.dtype.itemsize
+        if declared > limit:
+            found.append((path, shape, declared))
+
+    f.visititems(visit)
+    if found:
+        path, shape, declared = found[0]
+        raise UserError(
+            f"{name} is damaged: its dataset /{path} declares shape {shape} ({declared / 1e9:,.0f} GB) "
+            f"in a {size / 1e6:,.1f} MB file; copy or download the file again in full."
+        )
