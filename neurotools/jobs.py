@@ -43,6 +43,40 @@ class InlineExecutor(Executor):
         return fut
 
 
+#: Seconds to wait for a ``dask://HOST:PORT`` scheduler before giving up.
+DASK_CONNECT_TIMEOUT_S = 10
+
+
+class DaskExecutor(Executor):
+    """A Dask client as an :class:`~concurrent.futures.Executor`; shutdown closes what it opened.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        Connected client; closed by :meth:`shutdown`.
+    cluster : distributed.LocalCluster, optional
+        Cluster started for this executor (``dask-local``); closed by :meth:`shutdown`.
+    """
+
+    def __init__(self, client: Any, cluster: Any = None):
+        self.client = client
+        self.cluster = cluster
+        # pure=False: every call runs (no key de-duplication, no hashing of large arguments)
+        self._inner = client.get_executor(pure=False)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # noqa: D102
+        return self._inner.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Wait for (or cancel) submitted work, then close the client and any own cluster."""
+        try:
+            self._inner.shutdown(wait=wait and not cancel_futures)
+        finally:
+            self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+
+
 def make_executor(spec: str = "process", max_workers: int | None = None) -> Executor:
     """Create an executor from its name.
 
@@ -71,16 +105,19 @@ def make_executor(spec: str = "process", max_workers: int | None = None) -> Exec
             from distributed import Client, LocalCluster
         except ImportError:
             raise UserError("Dask executors need the 'distributed' package; pip install 'dask[distributed]'.") from None
+        cluster = None
         try:
             if spec == "dask-local":
                 cluster = LocalCluster(n_workers=max_workers or 2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
                 client = Client(cluster)
             else:
-                client = Client("tcp://" + spec[len("dask://"):], timeout="10s")
+                client = Client("tcp://" + spec[len("dask://"):], timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
         except (OSError, TimeoutError) as exc:
+            if cluster is not None:
+                cluster.close()
             raise UserError(f"Cannot reach the Dask scheduler at {spec} ({exc}); check the address.") from None
-        return client.get_executor()
+        return DaskExecutor(client, cluster)
     raise UserError(f"Unknown executor '{spec}'; use inline, process, dask://HOST:PORT or dask-local.")
 
 
@@ -109,7 +146,10 @@ class AnalysisTask:
         module = get_analysis(self.analysis)
         params = module.Params.from_dict(self.params)
         progress(0.0, "reading files")
-        recordings = [read_nwb(p) for p in self.paths]
+        from neurotools.data.selection import read_kwargs
+
+        # only the chosen units and time range are read (same result as reading everything)
+        recordings = [read_nwb(p, **read_kwargs(params)) for p in self.paths]
         t0 = time.perf_counter()
         result = module.run(recordings, params, progress=progress, seed=self.seed, device=self.device)
         if not result.runtime_s:
