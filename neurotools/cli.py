@@ -102,7 +102,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "result.json").exists())):
         raise UserError(f"--out {out} exists and is not an empty or result directory; choose a new directory.")
-    recordings = [read_nwb(f) for f in args.files]
+    from neurotools.data.selection import read_kwargs
+
+    recordings = [read_nwb(f, **read_kwargs(params)) for f in args.files]  # only the selection
     executor = make_executor(args.executor) if args.executor != "inline" else None
     progress = StderrProgress()
     t0 = time.perf_counter()
@@ -177,11 +179,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         np.savez(out, **result.arrays)
     elif fmt == "nwb":
-        from neurotools import export
+        from neurotools.recipe import resolve_inputs
+        from neurotools.results_nwb import write_results_copy
 
-        if not hasattr(export, "result_to_nwb"):
-            raise UserError("Export to NWB is not available in this version yet; use --format json or npz.")
-        export.result_to_nwb(result, out)
+        if out.suffix.lower() != ".nwb":
+            raise UserError(f"--out must end in .nwb, got '{out.name}'.")
+        if not result.inputs:
+            raise UserError(f"The result in {args.dir} records no input file; it cannot be written into one.")
+        first = {"inputs": result.inputs[:1]}  # the copy is of the first input file
+        source = resolve_inputs(first, [args.input] if args.input else None,
+                                search_dirs=[Path(args.dir), Path(args.dir).parent])[0]
+        write_results_copy(source, [result], out)
     else:
         from neurotools import export
         from neurotools.figures.result import result_figure
@@ -190,6 +198,50 @@ def cmd_export(args: argparse.Namespace) -> int:
         out.write_bytes(export.figure_bytes(fig, fmt))
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """``neurotools rerun DIR [--out OUT] [--input FILE ...]``: recompute a result from its recipe."""
+    from neurotools.analyses.base import Result
+    from neurotools.jobs import make_executor
+    from neurotools.recipe import compare_arrays, load_recipe, rerun, resolve_inputs, version_note
+
+    src = Path(args.dir)
+    recipe = load_recipe(src)
+    base = src if src.is_dir() else src.parent
+    inputs = resolve_inputs(recipe, args.input, search_dirs=[base, base.parent])
+    out = Path(args.out) if args.out else base.with_name(base.name + "-rerun")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "result.json").exists())):
+        raise UserError(f"--out {out} exists and is not an empty or result directory; choose a new directory.")
+    note = version_note(recipe)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
+    device = resolve_device(args.device or recipe.get("device", "cpu"))
+    executor = make_executor(args.executor) if args.executor != "inline" else None
+    t0 = time.perf_counter()
+    try:
+        result = rerun(recipe, inputs, progress=StderrProgress(), device=device, executor=executor)
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    result.runtime_s = time.perf_counter() - t0
+    result.save(out)
+    print(f"wrote {out / 'result.json'} and {out / 'arrays.npz'} ({result.runtime_s:.1f} s)", file=sys.stderr)
+    original = None
+    for cand in (base, base / "result"):
+        if (cand / "arrays.npz").is_file():
+            original = Result.load(cand)
+            break
+    if original is None:
+        print("no original arrays next to the recipe: nothing to compare", file=sys.stderr)
+        return 0
+    diff = compare_arrays(original, result)
+    same = [k for k, v in diff.items() if v == "identical"]
+    print(f"{len(same)} of {len(diff)} arrays identical to the original", file=sys.stderr)
+    for k, v in diff.items():
+        if v != "identical":
+            print(f"  {k}: {v}", file=sys.stderr)
+    return 1 if args.check and len(same) != len(diff) else 0
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -237,7 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir")
     s.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     s.add_argument("--out", required=True, metavar="PATH")
+    s.add_argument("--input", metavar="FILE.nwb",
+                   help="for --format nwb: the analysed file, when it is no longer at its recorded path")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("rerun", help="recompute a result from its recipe and compare the arrays")
+    s.add_argument("dir", help="a result directory, an unpacked export bundle or a recipe.json")
+    s.add_argument("--out", metavar="DIR", help="where to write the new result (default: DIR-rerun)")
+    s.add_argument("--input", action="append", metavar="FILE.nwb",
+                   help="input file (repeat, in order) when not at its recorded path")
+    s.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: the recorded device")
+    s.add_argument("--executor", default="inline", help="inline | process | dask://HOST:PORT | dask-local")
+    s.add_argument("--check", action="store_true", help="exit 1 when an array differs from the original")
+    s.set_defaults(func=cmd_rerun)
 
     s = sub.add_parser("app", help="start the Streamlit app")
     s.add_argument("--port", type=int, default=8501)

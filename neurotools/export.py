@@ -1,5 +1,7 @@
 """Figures to bytes: PNG, SVG, PDF (through kaleido and a local Chromium) and self-contained HTML.
 
+(Results go into NWB through :mod:`neurotools.results_nwb`; bundles are :mod:`neurotools.bundle`.)
+
 Static formats are drawn by ONE persistent kaleido server per process (a headless Chromium that
 stays open), started on the first export and shared by every later one, so an image costs a page
 render rather than a browser start. HTML needs no browser: it is the figure's JSON with plotly.js
@@ -16,7 +18,6 @@ import atexit
 import os
 import shutil
 import threading
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -273,57 +274,3 @@ def figure_bytes(
                 f"Figure export through Chromium ({browser}) failed ({type(exc).__name__}); "
                 "download the HTML figure instead."
             ) from exc
-
-
-# -- results ---------------------------------------------------------------------------------------
-def result_to_nwb(result, path: str | os.PathLike) -> Path:
-    """Write an analysis Result as a standalone NWB 2 file (``neurotools export --format nwb``).
-
-    Time-indexed arrays (first axis as long as ``bin_times``) become TimeSeries with those
-    timestamps in the processing module ``neurotools_<analysis>``; every other array goes to
-    scratch space. The ``result.json`` manifest (parameters, seed, input file hashes, metrics)
-    is stored as the file's ``notes``, so the file records how to rerun it.
-
-    Parameters
-    ----------
-    result : neurotools.analyses.base.Result
-        The result (e.g. ``Result.load(DIR)``).
-    path : str or PathLike
-        Output ``.nwb`` path; written atomically (a partial file never appears under this name).
-
-    Returns
-    -------
-    Path
-        The written file.
-    """
-    import json
-    import uuid
-    from datetime import UTC, datetime
-
-    from pynwb import NWBFile, TimeSeries
-    from pynwb.core import ScratchData
-
-    from neurotools.data.nwb_writer import save_nwbfile
-
-    out = Path(path)
-    manifest = result.manifest()
-    nwb = NWBFile(
-        session_description=f"neurotools {result.analysis} result",
-        identifier=str(uuid.uuid4()),
-        session_start_time=datetime.now(UTC),
-        notes=json.dumps(manifest),
-        source_script=f"neurotools {result.neurotools_version}",
-    )
-    module = nwb.create_processing_module(
-        f"neurotools_{result.analysis}", f"arrays of a neurotools {result.analysis} run"
-    )
-    times = result.arrays.get("bin_times")
-    times = None if times is None else np.asarray(times, dtype=float)
-    for name, arr in result.arrays.items():
-        arr = np.asarray(arr)
-        if name != "bin_times" and times is not None and arr.ndim >= 1 and len(times) > 1 and arr.shape[0] == len(times):
-            module.add(TimeSeries(name=name, data=arr, timestamps=times, unit="n/a",
-                                  description=f"{result.analysis} {name}, one row per bin"))
-        else:
-            nwb.add_scratch(ScratchData(name=name, data=arr, description=f"{result.analysis} {name}"))
-    return save_nwbfile(nwb, out)

@@ -177,12 +177,22 @@ class Result:
 
 
 def inputs_of(recordings: Sequence[Recording], source: str | Sequence[str]) -> list[dict[str, str]]:
-    """Provenance entries ``{"name", "sha256", "source"}`` for the input recordings."""
+    """Provenance entries ``{"name", "sha256", "source", "path"}`` for the input recordings.
+
+    ``path`` is where the file was read from (absolute; a URL stays as given), so a recipe can find
+    it again.
+    """
     sources = [source] * len(recordings) if isinstance(source, str) else list(source)
     return [
-        {"name": r.source.name, "sha256": r.source.sha256, "source": s}
+        {"name": r.source.name, "sha256": r.source.sha256, "source": s, "path": _absolute(r.source.path)}
         for r, s in zip(recordings, sources)
     ]
+
+
+def _absolute(path: str) -> str:
+    if not path or "://" in path:
+        return path
+    return str(Path(path).resolve())
 
 
 class Timer:

@@ -80,33 +80,3 @@ def test_print_ready_turns_big_tick_rasters_into_exact_pixel_occupancy():
     expected[y, np.minimum((x / 0.2).astype(int), 499)] = 1
     np.testing.assert_array_equal(z, expected)
     assert out.data[1].name == "small" and fig.data[0].type == "scattergl"  # input untouched
-
-
-def test_result_to_nwb_round_trips_through_pynwb(tmp_path):
-    import json
-
-    from pynwb import NWBHDF5IO
-
-    from neurotools.analyses.base import Result
-
-    rng = np.random.default_rng(1)
-    arrays = {
-        "bin_times": np.arange(50) * 0.1 + 0.05,
-        "states": rng.integers(0, 3, 50),
-        "state_posterior": rng.dirichlet(np.ones(3), 50),
-        "weights": rng.normal(size=(3, 4, 4)),
-    }
-    res = Result("hmmglm", {"n_states": 3}, 7, [{"name": "x.nwb", "sha256": "ab", "source": "units"}],
-                 arrays, metrics={"test_bits_per_spike": 0.25})
-    out = export.result_to_nwb(res, tmp_path / "r.nwb")
-    with NWBHDF5IO(str(out), "r") as io:
-        nwb = io.read()
-        mod = nwb.processing["neurotools_hmmglm"]
-        np.testing.assert_array_equal(mod["states"].data[:], arrays["states"])
-        np.testing.assert_array_equal(mod["states"].timestamps[:], arrays["bin_times"])
-        np.testing.assert_array_equal(mod["state_posterior"].data[:], arrays["state_posterior"])
-        np.testing.assert_array_equal(nwb.scratch["weights"].data[:], arrays["weights"])
-        manifest = json.loads(nwb.notes)
-    assert manifest["seed"] == 7 and manifest["inputs"][0]["sha256"] == "ab"
-    assert manifest["metrics"] == {"test_bits_per_spike": 0.25}
-    assert not list(tmp_path.glob(".*partial"))
