@@ -8,10 +8,14 @@ thousand spikes stay interactive.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from neurotools.compare import LabelTrack, resample, segments
 from neurotools.data.binning import event_aligned, psth
 from neurotools.data.recording import BehaviorSeries, IntervalTable, Recording, TraceSeries
 from neurotools.errors import UserError
@@ -33,6 +37,10 @@ MAX_HEATMAP_COLUMNS = 2_000
 MAX_BEHAVIOR_POINTS = 20_000
 #: Most intervals shaded per table.
 MAX_SHADED_INTERVALS = 400
+#: Most state bands drawn in one window (an overlay of a result's states).
+MAX_STATE_BANDS = 3000
+#: Colour of the "none" label (e.g. connectome bins with no active component).
+NONE_COLOR = "#bbbbbb"
 
 SORT_BUILTIN = ("index", "rate", "first spike")
 
@@ -320,6 +328,141 @@ def _shade_intervals(
     fig.update_layout(shapes=shapes)
 
 
+# -- overlays of a result: state bands and unit groups ------------------------------------------
+def state_color(track: LabelTrack, code: int) -> str:
+    """Colour of a state code of a track (grey for a category named "none")."""
+    cats = list(track.categories)
+    if 0 <= code < len(cats) and cats[code] == "none":
+        return NONE_COLOR
+    return PALETTE[int(code) % len(PALETTE)]
+
+
+def group_color(code: int) -> str:
+    """Colour of a unit group (grey for units outside every group)."""
+    return NONE_COLOR if code < 0 else PALETTE[int(code) % len(PALETTE)]
+
+
+def _category(track: LabelTrack, code: int) -> str:
+    cats = list(track.categories)
+    return cats[code] if 0 <= code < len(cats) else f"state {code}"
+
+
+def _group_name(names: Sequence[str] | None, code: int) -> str:
+    if code < 0:
+        return "no group"
+    if names is not None and code < len(names):
+        return str(names[code])
+    return f"group {code}"
+
+
+def _check_groups(groups: np.ndarray | Sequence[int], n: int, what: str) -> np.ndarray:
+    g = np.asarray(groups)
+    if g.shape != (n,) or g.dtype.kind not in "iu":
+        raise UserError(f"The neuron groups must give one integer per {what} ({n}); got shape {g.shape}.")
+    return g.astype(np.int64)
+
+
+def grouped_order(order: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``order`` regrouped: units of group 0 first, then 1, ...; ungrouped (-1) last; the order
+    within a group is kept."""
+    g = groups[order]
+    key = np.where(g < 0, np.iinfo(np.int64).max, g)
+    return order[np.argsort(key, kind="stable")]
+
+
+def _state_band_shapes(
+    fig: go.Figure, track: LabelTrack, t0: float, t1: float, full_height: bool
+) -> None:
+    """Coloured rectangles of the track's states over row 1 and one legend entry per state."""
+    segs = segments(track, t0, t1)[:MAX_STATE_BANDS]
+    y0, y1, layer, opacity = (0.0, 1.0, "below", 0.22) if full_height else (0.95, 1.0, "above", 0.9)
+    shapes = list(fig.layout.shapes)
+    for a, b, k in segs:
+        shapes.append(dict(
+            type="rect", xref="x", yref="y domain", x0=a, x1=b, y0=y0, y1=y1,
+            fillcolor=state_color(track, k), opacity=opacity, line_width=0, layer=layer,
+            name=f"{track.name}: {_category(track, k)}",
+        ))
+    fig.update_layout(shapes=shapes)
+    for k in sorted({k for _, _, k in segs}):
+        fig.add_trace(go.Scatter(
+            x=[None], y=[None], mode="markers",
+            marker=dict(symbol="square", size=12, color=state_color(track, k), opacity=0.6),
+            name=f"{track.name}: {_category(track, k)}", legendgroup="state_bands",
+        ), row=1, col=1)
+
+
+def _group_strip(fig: go.Figure, row_groups: np.ndarray, names: Sequence[str] | None,
+                 title: str, legend: bool) -> None:
+    """A colour strip right of row 1 marking each group's block of rows (+ legend entries)."""
+    shapes = list(fig.layout.shapes)
+    cuts = np.flatnonzero(np.diff(row_groups)) + 1
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(row_groups)]):
+        k = int(row_groups[a])
+        shapes.append(dict(
+            type="rect", xref="x domain", yref="y", x0=1.003, x1=1.012, y0=a - 0.5, y1=b - 0.5,
+            fillcolor=group_color(k), line_width=0, layer="above",
+            name=f"{title}: {_group_name(names, k)}",
+        ))
+    fig.update_layout(shapes=shapes)
+    if legend:
+        for k in dict.fromkeys(int(v) for v in row_groups):
+            fig.add_trace(go.Scatter(
+                x=[None], y=[None], mode="markers",
+                marker=dict(symbol="square", size=12, color=group_color(k)),
+                name=f"{title}: {_group_name(names, k)}", legendgroup="unit_groups",
+            ), row=1, col=1)
+
+
+def grouped_raster_traces(
+    recording: Recording, t_start: float, t_stop: float, order: np.ndarray,
+    groups: np.ndarray, names: Sequence[str] | None = None, title: str = "group",
+) -> tuple[list[go.Scattergl], int]:
+    """The spike raster as one WebGL scatter per unit group, coloured by group.
+
+    Parameters
+    ----------
+    order : ndarray of int
+        Unit indices in display order (row 0 at the top).
+    groups : ndarray of int, shape (n_units,)
+        Group of every unit in file order (-1: none).
+
+    Returns
+    -------
+    traces : list of plotly.graph_objects.Scattergl
+        x = time (s), y = display row; one legend entry per group.
+    n_drawn : int
+        Number of spikes drawn.
+    """
+    xs = _window_trains(recording, t_start, t_stop, order)
+    ids = _unit_ids(recording, order)
+    row_groups = groups[order]
+    size = float(np.clip(300 / max(len(order), 1), 3, 10))
+    traces, n = [], 0
+    for k in dict.fromkeys(int(v) for v in row_groups):
+        rows = np.flatnonzero(row_groups == k)
+        x = np.concatenate([xs[r] for r in rows]) if len(rows) else np.zeros(0)
+        y = np.concatenate([np.full(len(xs[r]), r, dtype=np.int32) for r in rows]) if len(rows) else np.zeros(0, np.int32)
+        n += len(x)
+        color = group_color(k)
+        traces.append(go.Scattergl(
+            x=x.astype(np.float64), y=y, mode="markers",
+            marker=dict(symbol="line-ns-open", color=color, size=size, line=dict(width=1, color=color)),
+            customdata=ids[y] if len(y) else None,
+            hovertemplate="unit %{customdata}<br>t = %{x:.4f} s<extra>" + _group_name(names, k) + "</extra>",
+            name=f"{title}: {_group_name(names, k)}", legendgroup="unit_groups",
+        ))
+    return traces, int(n)
+
+
+def _discrete_colorscale(colors: Sequence[str]) -> list[list]:
+    n = max(len(colors), 1)
+    scale = []
+    for k, c in enumerate(colors):
+        scale += [[k / n, c], [(k + 1) / n, c]]
+    return scale or [[0, NONE_COLOR], [1, NONE_COLOR]]
+
+
 def timeline_figure(
     recording: Recording,
     source: str = "auto",
@@ -330,6 +473,10 @@ def timeline_figure(
     intervals: list[str] | tuple[str, ...] = (),
     normalize: bool = False,
     max_scatter_spikes: int = MAX_SCATTER_SPIKES,
+    state_bands: LabelTrack | None = None,
+    unit_groups: np.ndarray | Sequence[int] | None = None,
+    group_names: Sequence[str] | None = None,
+    groups_title: str = "group",
 ) -> go.Figure:
     """The recording on one time axis: raster or trace heatmap, behaviour below, intervals shaded.
 
@@ -353,6 +500,18 @@ def timeline_figure(
     max_scatter_spikes : int
         Windows with more spikes are drawn as spike counts per time bin (the title says so);
         narrow the window to see single spikes.
+    state_bands : LabelTrack, optional
+        A result's (or reference) state sequence (:mod:`neurotools.compare`), drawn as coloured
+        bands over the neural panel (a strip along its top edge over a trace heatmap), one legend
+        entry per state.
+    unit_groups : array of int, optional
+        One group per neuron of ``source`` in file order (-1: none), e.g. clusters or
+        communities: rows are regrouped (group 0 first, order within a group kept), a colour
+        strip marks the groups and raster spikes take their group's colour.
+    group_names : sequence of str, optional
+        Name of each group code (legend); default ``"group k"``.
+    groups_title : str
+        Prefix of the group legend entries (e.g. ``"bicluster neuron clusters"``).
 
     Returns
     -------
@@ -383,20 +542,34 @@ def timeline_figure(
         title += " - behaviour"
     elif source == "units":
         order = unit_order(recording, sort_by)
+        groups = None
+        if unit_groups is not None:
+            groups = _check_groups(unit_groups, recording.n_units, "unit")
+            order = grouped_order(order, groups)
         n_window = sum(len(t) for t in _window_trains(recording, t0, t1, order))
         if n_window > max_scatter_spikes:
             trace, n_drawn, bin_s = binned_raster_trace(recording, t0, t1, order)
             note = (f" (binned at {bin_s:.3g} s; narrow the window below {max_scatter_spikes:,} "
                     "spikes to see single spikes)")
+            fig.add_trace(trace, row=1, col=1)
+            if groups is not None:
+                _group_strip(fig, groups[order], group_names, groups_title, legend=True)
+        elif groups is not None:
+            traces, n_drawn = grouped_raster_traces(recording, t0, t1, order, groups, group_names,
+                                                    groups_title)
+            for tr in traces:
+                fig.add_trace(tr, row=1, col=1)
+            _group_strip(fig, groups[order], group_names, groups_title, legend=False)
+            note = ""
         else:
             trace, n_drawn = raster_trace(recording, t0, t1, order)
             note = ""
-        fig.add_trace(trace, row=1, col=1)
+            fig.add_trace(trace, row=1, col=1)
         labels = np.asarray(recording.neuron_labels("units"), dtype=object)[order]
         n = len(order)
         step = max(1, int(np.ceil(n / 40)))
         fig.update_yaxes(
-            title_text=f"unit (sorted by {sort_by})",
+            title_text=f"unit (sorted by {sort_by})" if groups is None else f"unit (by group, then {sort_by})",
             tickvals=list(range(0, n, step)),
             ticktext=[str(v) for v in labels[::step]],
             range=[n - 0.5, -0.5],
@@ -405,7 +578,16 @@ def timeline_figure(
         title += f" - {n_drawn:,} spikes of {n} units{note}"
     elif source in ("rois", "acquisition"):
         series = recording.trace_for(source)
+        groups = None
+        if unit_groups is not None:
+            groups = _check_groups(unit_groups, series.n_channels, "channel")
+            corder = grouped_order(np.arange(series.n_channels), groups)
+            labels = series.channel_labels or [str(i) for i in range(series.n_channels)]
+            series = replace(series, data=np.asarray(series.data)[:, corder],
+                             channel_labels=[labels[i] for i in corder])
         fig.add_trace(heatmap_trace(series, t0, t1, normalize), row=1, col=1)
+        if groups is not None:
+            _group_strip(fig, groups[corder], group_names, groups_title, legend=True)
         n = series.n_channels
         fig.update_yaxes(
             title_text="ROI" if source == "rois" else "neuron",
@@ -422,6 +604,8 @@ def timeline_figure(
             fig.update_yaxes(title_text=f"{b.name}<br>(events)", showticklabels=False, range=[0, 2], row=row, col=1)
         else:
             fig.update_yaxes(title_text=f"{b.name}<br>({b.unit or 'a.u.'})", row=row, col=1)
+    if state_bands is not None and top:
+        _state_band_shapes(fig, state_bands, t0, t1, full_height=source == "units")
     _shade_intervals(fig, [recording.intervals[n] for n in intervals], t0, t1, n_rows)
     fig.update_xaxes(range=[t0, t1], row=n_rows, col=1, title_text="time (s)")
     fig.update_xaxes(range=[t0, t1])
@@ -498,6 +682,7 @@ def aligned_figure(
     bin_size: float = 0.05,
     sigma_s: float = 0.0,
     group_by: str | None = None,
+    state_bands: LabelTrack | None = None,
 ) -> go.Figure:
     """Trial-aligned raster (top) and PSTH in Hz (bottom) of one unit, by trial group.
 
@@ -519,6 +704,10 @@ def aligned_figure(
         Gaussian smoothing of the PSTH in seconds (0: none).
     group_by : str or None
         A categorical column of the table; one colour and one PSTH per level.
+    state_bands : LabelTrack, optional
+        A state sequence (:mod:`neurotools.compare`): each trial row of the raster is coloured by
+        the state at each time bin, and a third row under the PSTH shows the fraction of trials
+        in each state against the time from the event.
 
     Returns
     -------
@@ -555,11 +744,18 @@ def aligned_figure(
     levels = list(dict.fromkeys(sorted(groups[idx])))
     spikes = recording.spike_times[unit]
     label = recording.neuron_labels("units")[unit]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.04)
+    if state_bands is None:
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4],
+                            vertical_spacing=0.04)
+    else:
+        fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.5, 0.3, 0.2],
+                            vertical_spacing=0.04)
     row0 = 0
+    shown_events = []
     for g, level in enumerate(levels):
         sel = idx[groups[idx] == level]
         sel = sel[np.argsort(events[sel], kind="stable")]
+        shown_events.append(events[sel])
         aligned = event_aligned(spikes, events[sel], window)
         color = PALETTE[g % len(PALETTE)]
         x = np.concatenate(aligned) if aligned else np.zeros(0)
@@ -583,23 +779,60 @@ def aligned_figure(
             row=2, col=1,
         )
         row0 += len(sel)
-    for r in (1, 2):
+    n_panels = 2
+    if state_bands is not None:
+        n_panels = 3
+        _aligned_states(fig, state_bands, np.concatenate(shown_events), window, bin_size)
+    for r in range(1, n_panels + 1):
         fig.add_vline(x=0, line=dict(color="#555", dash="dash", width=1), row=r, col=1)
     fig.update_yaxes(title_text="trial", range=[row0 - 0.5, -0.5], row=1, col=1)
     fig.update_yaxes(title_text="rate (Hz)", rangemode="tozero", row=2, col=1)
-    fig.update_xaxes(title_text=f"time from {align} (s)", range=list(window), row=2, col=1)
+    fig.update_xaxes(title_text=f"time from {align} (s)", range=list(window), row=n_panels, col=1)
+    fig.update_xaxes(range=list(window))
     smooth_txt = f", smoothed {sigma_s:g} s" if sigma_s > 0 else ""
     fig.update_layout(
         title=dict(
             text=f"unit {label} aligned to {table}.{align} (bin {bin_size:g} s{smooth_txt})",
             font=dict(size=14),
         ),
-        height=560,
+        height=560 if state_bands is None else 700,
         template="plotly_white",
         margin=dict(l=70, r=20, t=50, b=50),
         legend=dict(title=dict(text=group_by or ""), orientation="h", y=-0.15),
     )
     return fig
+
+
+def _aligned_states(fig: go.Figure, track: LabelTrack, events: np.ndarray,
+                    window: tuple[float, float], bin_size: float) -> None:
+    """States around each event: a coloured background per trial row (row 1) and the fraction
+    of trials in each state against the time from the event (row 3)."""
+    n_bins = max(int(np.ceil((window[1] - window[0]) / bin_size)), 1)
+    centres = window[0] + (np.arange(n_bins) + 0.5) * bin_size
+    codes = resample(track, events[:, None] + centres[None, :])  # [trials, bins]
+    k_max = max(len(track.categories), int(codes.max()) + 1 if codes.size else 0, 1)
+    colors = [state_color(track, k) for k in range(k_max)]
+    z = np.where(codes >= 0, codes, np.nan).astype(float)
+    names = np.asarray([_category(track, k) for k in range(k_max)] + ["no label"], dtype=object)
+    fig.add_trace(go.Heatmap(
+        z=z, x=centres, y=np.arange(len(events)), zmin=-0.5, zmax=k_max - 0.5,
+        colorscale=_discrete_colorscale(colors), showscale=False, opacity=0.3,
+        customdata=names[np.where(codes >= 0, codes, k_max)],
+        hovertemplate="trial row %{y}<br>%{x:.3f} s<br>%{customdata}<extra>" + track.name + "</extra>",
+        name=track.name,
+    ), row=1, col=1)
+    fig.data = (fig.data[-1],) + tuple(fig.data[:-1])  # behind the spikes
+    labelled = np.maximum((codes >= 0).sum(axis=0), 1)
+    for k in range(k_max):
+        frac = (codes == k).sum(axis=0) / labelled
+        if not frac.any():
+            continue
+        fig.add_trace(go.Scatter(
+            x=centres, y=frac, mode="lines", line=dict(color=colors[k], width=2, shape="hvh"),
+            name=f"{track.name}: {_category(track, k)}", legendgroup="state_bands",
+            hovertemplate="%{x:.3f} s<br>%{y:.2f} of trials<extra>" + _category(track, k) + "</extra>",
+        ), row=3, col=1)
+    fig.update_yaxes(title_text="fraction of trials", range=[0, 1.05], row=3, col=1)
 
 
 # -- rate statistics over bin widths -------------------------------------------------------------
