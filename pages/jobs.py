@@ -1,7 +1,7 @@
 """Jobs page: background runs with progress, cancel, and the job id in the URL.
 
 The demonstration job is a real one: firing-rate and Fano-factor statistics of every unit at many
-bin widths (``RateSweepTask``). Analysis pages start their own jobs; all of them are listed here.
+bin widths (``RateSweepTask``). Analysis pages start their own jobs; a session lists the jobs it started or opened by URL.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pages._shared import (
     current_job_id,
     figure_downloads,
     job_panel,
-    job_store,
     loaded_recordings,
+    session_jobs,
     show_error,
     start_job,
 )
@@ -56,8 +56,8 @@ if job_id:
         st.json(result.manifest(), expanded=False)
 
 # -- every job ----------------------------------------------------------------------------------------
-st.subheader("All jobs")
-jobs = job_store().list_jobs()
+st.subheader("Jobs of this session")
+jobs = session_jobs()  # never other sessions' jobs: their labels name their files
 if not jobs:
     st.info("No jobs yet.")
 for s in jobs[:50]:
