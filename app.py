@@ -1,6 +1,6 @@
 """neurotools app entry point: ``streamlit run app.py`` (or ``neurotools app``).
 
-Builds the navigation from the page files in ``pages/``: Load, Explore, Jobs, then each analysis
+Builds the navigation from the page files in ``pages/``: Load, Explore, Compare, Jobs, then each analysis
 page that exists (``pages/<package>.py``).
 """
 
@@ -25,6 +25,7 @@ st.set_page_config(page_title="neurotools", page_icon=":material/neurology:", la
 data_pages = [
     st.Page("pages/load.py", title="Load", icon=":material/upload_file:", default=True),
     st.Page("pages/explore.py", title="Explore", icon=":material/monitoring:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
 ]
 analysis_pages = [

@@ -37,7 +37,7 @@ from neurotools.params import ParamSet
 ROOT = Path(__file__).resolve().parents[1]
 #: Bundled recordings written by ``neurotools simulate``.
 SAMPLE_DIR = ROOT / "sample_data"
-#: Upload limit in MB (also in ``.streamlit/config.toml``).
+#: Upload limit in MB (also in ``.streamlit/config.toml``); see :func:`max_upload_mb`.
 MAX_UPLOAD_MB = 1024
 #: Bytes copied per chunk when spooling an upload to disk.
 SPOOL_CHUNK = 8 << 20
@@ -78,6 +78,15 @@ def _summary_cached(sha256: str, path: str) -> dict[str, Any]:
     return summarize(path)
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _stored_cached(sha256: str, path: str) -> list[Any]:
+    """Results stored in a file's ``neurotools`` module (read once per file content)."""
+    from neurotools.data.remote import is_url
+    from neurotools.results_nwb import read_results
+
+    return [] if is_url(path) else read_results(path)  # stored results are read from local files only
+
+
 @dataclass(frozen=True)
 class LoadedFile:
     """A file the user loaded in this session.
@@ -108,6 +117,19 @@ class LoadedFile:
     def summary(self) -> dict[str, Any]:
         """The ``neurotools info --json`` summary of the file."""
         return _summary_cached(self.sha256, self.path)
+
+    @property
+    def recording_sha256s(self) -> frozenset[str]:
+        """Digests that stand for this recording: the file's own and, for an NWB-export copy, the
+        original each stored result was computed from (the copy holds the same recording)."""
+        originals = {s.result.inputs[0].get("sha256", "") for s in self.stored_results if s.result.inputs}
+        return frozenset({self.sha256} | originals) - {""}
+
+    @property
+    def stored_results(self) -> list[Any]:
+        """Results stored inside the file by a neurotools NWB export
+        (:class:`~neurotools.results_nwb.StoredResult`), oldest first; empty for most files."""
+        return _stored_cached(self.sha256, self.path)
 
 
 def _file_entries() -> list[dict[str, str]]:
@@ -146,9 +168,10 @@ def add_file(path: str | os.PathLike, origin: str = "path") -> LoadedFile:
     Parameters
     ----------
     path : str or PathLike
-        The file on the server.
+        The file on the server, or an ``http(s)://`` URL (streamed, e.g. a DANDI asset; see
+        :mod:`neurotools.data.remote`; its identity stands for the sha256).
     origin : str
-        ``"upload"``, ``"sample"`` or ``"path"``.
+        ``"upload"``, ``"sample"`` or ``"path"`` (``"url"`` is set for URLs).
 
     Returns
     -------
@@ -158,8 +181,20 @@ def add_file(path: str | os.PathLike, origin: str = "path") -> LoadedFile:
     Raises
     ------
     UserError
-        One sentence: missing path, a folder, or a file that is not a readable NWB 2 recording.
+        One sentence: missing path, a folder, an unreachable URL (or HTTP error), or a file that is
+        not a readable NWB 2 recording.
     """
+    from neurotools.data.remote import is_url, probe
+
+    if is_url(str(path)):
+        info = probe(str(path))  # reachability, HTTP status, HDF5 signature
+        for entry in _file_entries():
+            if entry["sha256"] == info.identity:
+                return LoadedFile(**entry)
+        _read_cached(info.identity, info.url)  # validates the file; raises UserError on a bad one
+        entry = dict(path=info.url, name=info.name, sha256=info.identity, origin="url")
+        _file_entries().append(entry)
+        return LoadedFile(**entry)
     p = Path(path).expanduser()
     if not p.exists():
         raise UserError(f"There is no file at {p}; check the path on the server.")
@@ -188,6 +223,31 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+\-]", "_", base)[:200]
 
 
+def max_upload_mb() -> int:
+    """The upload limit in MB (of 2**20 bytes), enforced by the browser and again by the server.
+
+    ``$NEUROTOOLS_MAX_UPLOAD_MB`` when set (tests, small servers), else Streamlit's
+    ``server.maxUploadSize`` (``.streamlit/config.toml``), else :data:`MAX_UPLOAD_MB`.
+    """
+    env = os.environ.get("NEUROTOOLS_MAX_UPLOAD_MB", "").strip()
+    if env:
+        try:
+            return max(1, int(float(env)))
+        except ValueError:
+            pass
+    try:
+        return int(st.get_option("server.maxUploadSize"))
+    except (RuntimeError, TypeError, ValueError):
+        return MAX_UPLOAD_MB
+
+
+def _too_large(name: str, size: int, limit_mb: int) -> UserError:
+    return UserError(
+        f"{name} is {size / 2**20:,.1f} MB, over the upload limit of {limit_mb:,} MB; load it by its "
+        "path on the server instead (Server path tab), or ask the administrator to raise the limit."
+    )
+
+
 def spool_upload(uploaded: Any) -> Path:
     """Write an uploaded file to disk in chunks, under ``uploads_dir()/<sha256>/<name>``.
 
@@ -199,15 +259,31 @@ def spool_upload(uploaded: Any) -> Path:
     -------
     Path
         The spooled file; identical content is stored once.
+
+    Raises
+    ------
+    UserError
+        When the upload is over :func:`max_upload_mb` (by its declared ``.size`` or by the bytes
+        actually read); nothing is kept on disk then.
     """
+    limit_mb = max_upload_mb()
+    limit = limit_mb * 2**20
+    name = Path(str(getattr(uploaded, "name", "upload"))).name
+    declared = getattr(uploaded, "size", None)
+    if isinstance(declared, int) and declared > limit:
+        raise _too_large(name, declared, limit_mb)
     root = uploads_dir()
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".part-{os.getpid()}-{secrets.token_hex(6)}"
     h = hashlib.sha256()
     uploaded.seek(0)
     try:
+        written = 0
         with open(tmp, "wb") as out:
             while chunk := uploaded.read(SPOOL_CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise _too_large(name, written, limit_mb)
                 h.update(chunk)
                 out.write(chunk)
         dest_dir = root / h.hexdigest()
@@ -318,12 +394,41 @@ def start_job(task: Any) -> str:
     """
     job_id = job_store().submit(task, executor())
     st.query_params["job"] = job_id
+    remember_job(job_id)
     return job_id
 
 
 def current_job_id() -> str | None:
     """The job id in the page URL (``?job=``), if any."""
     return st.query_params.get("job")
+
+
+_JOBS_KEY = "nt_jobs"
+
+
+def remember_job(job_id: str) -> None:
+    """Add a job to this session's job list (jobs it started, or opened by their ``?job=`` URL)."""
+    ids = st.session_state.setdefault(_JOBS_KEY, [])
+    if job_id not in ids:
+        ids.append(job_id)
+
+
+def session_jobs() -> list[Any]:
+    """This session's jobs, newest first: other sessions' jobs (and their files) are not shown.
+
+    Returns
+    -------
+    list of JobStatus
+        Jobs started in this session or opened by their ``?job=`` URL (the id is the key to a job).
+    """
+    store = job_store()
+    out = []
+    for job_id in st.session_state.get(_JOBS_KEY, []):
+        try:
+            out.append(store.status(job_id))
+        except UserError:  # deleted meanwhile
+            continue
+    return sorted(out, key=lambda s: s.created, reverse=True)
 
 
 def _show_status(status: Any) -> None:
@@ -359,6 +464,7 @@ def job_panel(job_id: str, poll_s: float = 1.0):
     except UserError as exc:
         show_error(exc)
         return None
+    remember_job(job_id)
     if status.finished:
         _show_status(status)
         return store.result(job_id) if status.state == "done" else None
@@ -481,9 +587,178 @@ def analysis_run_section(
             except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
                 show_error(exc)
     job_id = st.session_state.get(f"{key}_job") or current_job_id()
-    if not job_id:
+    if job_id:
+        result = job_panel(job_id)
+        if result is not None and result.analysis == analysis:
+            return result
+        if _job_running(job_id):
+            return None
+    return stored_result_choice(analysis, paths, key)
+
+
+def _job_running(job_id: str) -> bool:
+    """Whether a job exists and is still queued or running."""
+    try:
+        return not job_store().status(job_id).finished
+    except UserError:
+        return False
+
+
+def stored_result_choice(analysis: str, paths: Iterable[str], key: str):
+    """Offer the results of ``analysis`` stored inside the chosen files (an NWB export's copy).
+
+    Returns
+    -------
+    Result or None
+        The chosen stored result (shown without recomputing), or None when the files hold none.
+    """
+    by_path = {f.path: f for f in loaded_recordings()}
+    stored = [s for p in paths if p in by_path for s in by_path[p].stored_results
+              if s.result.analysis == analysis]
+    if not stored:
         return None
-    result = job_panel(job_id)
-    if result is None or result.analysis != analysis:
-        return None
-    return result
+    labels = [f"{s.key} (seed {s.result.seed}, neurotools {s.result.neurotools_version or '?'})"
+              for s in stored]
+    i = st.selectbox("Result stored in the file", range(len(stored)), format_func=lambda j: labels[j],
+                     key=f"{key}_stored")
+    st.info(f"Showing the {analysis} result stored in {by_path[stored[i].path].name} "
+            "(not recomputed). Press Run to compute a new one.")
+    return stored[i].result
+
+
+def result_source(result: Any) -> tuple[str | None, bool]:
+    """The loaded file a result belongs to, and whether that file already holds it.
+
+    A loaded NWB export that stores the result comes first; then a loaded file with the result's
+    first input's SHA-256; then the input's recorded path, when it still exists.
+
+    Returns
+    -------
+    (str or None, bool)
+        Path on the server (None when unknown) and whether the result is stored inside it.
+    """
+    files = loaded_recordings()
+    manifest = result.manifest()
+    for f in files:
+        if any(s.result.manifest() == manifest for s in f.stored_results):
+            return f.path, True
+    first = result.inputs[0] if result.inputs else {}
+    for f in files:
+        if first.get("sha256") and f.sha256 == first["sha256"]:
+            return f.path, False
+    recorded = first.get("path")
+    if recorded and "://" not in recorded and Path(recorded).is_file():
+        return recorded, False
+    return None, False
+
+
+def export_section(result: Any, recording: Recording | None, key: str) -> None:
+    """The export bundle of a result: chosen figures and formats, result files, recipe, NWB copy.
+
+    Parameters
+    ----------
+    result : Result
+        The result shown on the page.
+    recording : Recording or None
+        The analysed recording (for figures drawn over its raster).
+    key : str
+        Prefix of the widget keys.
+
+    The analysed NWB file (see :func:`result_source`) is offered as a copy with the result inside;
+    a loaded file that already holds this result is included as it is.
+    """
+    from neurotools.bundle import build_bundle
+    from neurotools.figures.catalog import standard_figures
+
+    with st.expander("Export bundle: figures, result files, recipe and an NWB copy", expanded=False):
+        source_path, holds = result_source(result)
+        makers = standard_figures(result, recording)
+        names = list(makers)
+        chosen = st.multiselect("Figures", names, default=names[: min(3, len(names))], key=f"{key}_bfigs")
+        offered = [f for f in FORMATS if f == "html" or static_export_available()]
+        fmts = st.multiselect("Formats", offered, default=["png" if "png" in offered else "html"],
+                              key=f"{key}_bfmts")
+        with_nwb = st.checkbox("Include a copy of the NWB file with the result inside",
+                               value=source_path is not None, disabled=source_path is None,
+                               key=f"{key}_bnwb")
+        if st.button("Build bundle", key=f"{key}_bbuild"):
+            try:
+                with st.spinner("Building the bundle..."):
+                    bundle = build_bundle(result, {n: makers[n] for n in chosen}, fmts,
+                                          nwb_source=source_path if with_nwb else None,
+                                          nwb_holds_result=holds)
+                st.session_state[f"{key}_bundle"] = (_result_id(result), bundle)
+            except Exception as exc:  # noqa: BLE001 - one message, the page keeps working
+                show_error(exc)
+        built = st.session_state.get(f"{key}_bundle")
+        if built and built[0] == _result_id(result):
+            bundle = built[1]
+            for note in bundle.skipped:
+                st.warning(f"Left out: {note}")
+            st.download_button(f"Download bundle ({len(bundle.data) / 1e6:.1f} MB, {len(bundle.files)} files)",
+                               data=bundle.data, file_name=f"neurotools_{result.analysis}_bundle.zip",
+                               mime="application/zip", key=f"{key}_bdl", on_click="ignore")
+
+
+def _result_id(result: Any) -> str:
+    import json
+
+    return hashlib.sha256(json.dumps(result.manifest(), sort_keys=True, default=str).encode()).hexdigest()
+
+
+# -- finished results of a recording (overlays, Compare page) ------------------------------------
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _load_result_cached(directory: str, mtime_ns: int):
+    """A saved Result, read once per directory version (shared read-only)."""
+    from neurotools.analyses.base import Result
+
+    return Result.load(directory)
+
+
+def available_results(loaded: LoadedFile) -> list[tuple[str, Any]]:
+    """Finished analysis results of a loaded file, newest first.
+
+    The single source of results for overlays (Explore) and the Compare page: every finished
+    analysis job of this session (:func:`session_jobs`) whose result inputs carry the file's SHA-256 (or whose task
+    names the file's path), then the results stored inside the file (an NWB export's copy).
+
+    Parameters
+    ----------
+    loaded : LoadedFile
+        The recording shown.
+
+    Returns
+    -------
+    list of (str, Result)
+        A label such as ``"hmmglm · job 1a2b3c4d · 12:03"`` and the result.
+    """
+    import json
+    import time
+
+    store = job_store()
+    out: list[tuple[str, Any]] = []
+    for status in session_jobs():  # never other sessions' jobs
+        if status.state != "done" or status.kind != "analysis":
+            continue
+        rdir = store.root / status.job_id / "result"
+        try:
+            manifest = json.loads((rdir / "result.json").read_text())
+            task = json.loads((store.root / status.job_id / "task.json").read_text())
+        except (OSError, ValueError):
+            continue
+        hashes = {i.get("sha256") for i in manifest.get("inputs", [])}
+        if loaded.sha256 not in hashes and loaded.path not in task.get("paths", []):
+            continue
+        try:
+            result = _load_result_cached(str(rdir), (rdir / "arrays.npz").stat().st_mtime_ns)
+        except (OSError, UserError):
+            continue
+        short = status.job_id.rsplit("-", 1)[-1]
+        when = time.strftime("%H:%M", time.localtime(status.created))
+        out.append((f"{result.analysis} · job {short} · {when}", result))
+    try:
+        stored = loaded.stored_results
+    except UserError:
+        stored = []
+    out += [(f"{s.result.analysis} · stored in the file ({s.key})", s.result) for s in stored]
+    return out

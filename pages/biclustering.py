@@ -8,6 +8,7 @@ from neurotools.analyses.biclustering import Params
 from neurotools.figures import biclustering as figs
 from pages._shared import (
     analysis_run_section,
+    export_section,
     figure_downloads,
     loaded_recordings,
 )
@@ -64,3 +65,5 @@ with tabs[4]:
     fig = figs.ppc_figure(result)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_ppc")
     figure_downloads(fig, "bicluster_ppc", key="bicluster_ppc_dl")
+
+export_section(result, rec, "bicluster_export")

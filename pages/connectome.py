@@ -8,6 +8,7 @@ from neurotools.analyses.connectome import Params
 from neurotools.figures import connectome as figs
 from pages._shared import (
     analysis_run_section,
+    export_section,
     figure_downloads,
     loaded_recordings,
 )
@@ -60,3 +61,5 @@ with tabs[2]:
     fig = figs.activity_timeline_figure(result, rec)
     st.plotly_chart(fig, width="stretch", key="connectome_fig_timeline")
     figure_downloads(fig, "connectome_timeline", key="connectome_fig_timeline_dl")
+
+export_section(result, rec, "connectome_export")

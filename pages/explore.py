@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from neurotools.compare import EPOCH_THRESHOLD, result_partitions, result_tracks, unit_groups
 from neurotools.errors import UserError
 from neurotools.figures.recording import (
     aligned_figure,
@@ -11,7 +12,7 @@ from neurotools.figures.recording import (
     sort_options,
     timeline_figure,
 )
-from pages._shared import figure_downloads, loaded_recordings, show_error
+from pages._shared import available_results, figure_downloads, loaded_recordings, show_error
 
 st.title("Explore")
 files = loaded_recordings()
@@ -36,7 +37,8 @@ if st.session_state.get("explore_shown") != loaded.sha256:  # a new file: reset 
     st.session_state.explore_t_stop = float(hi)
     st.session_state.explore_behavior = [] if sources else [b.path for b in rec.behavior][:4]
     st.session_state.explore_intervals = []
-    for k in ("explore_source", "explore_sort", "psth_table", "psth_align", "psth_unit", "psth_group"):
+    for k in ("explore_source", "explore_sort", "psth_table", "psth_align", "psth_unit", "psth_group",
+              "explore_overlay", "explore_overlay_groups"):
         st.session_state.pop(k, None)  # options differ between files
 
 # -- timeline ---------------------------------------------------------------------------------------
@@ -62,11 +64,46 @@ behavior = c5.multiselect(
 )
 intervals = c6.multiselect("Shade interval tables", list(rec.intervals), key="explore_intervals")
 
+# -- overlay of a finished result: its states as bands, its neuron groups as raster order/colours --
+overlay_track, groups, group_names, groups_title = None, None, None, "group"
+results = [(lab, r) for lab, r in available_results(loaded)
+           if result_tracks(r, loaded.recording_sha256s) or result_partitions(r)]
+if results:
+    o1, o2 = st.columns(2)
+    by_label = dict(results)
+    pick = o1.selectbox(
+        "Overlay a result", ["(none)"] + list(by_label), key="explore_overlay",
+        help="States are drawn as coloured bands over the raster and under the PSTH; neuron "
+             "clusters or communities reorder and colour the raster.",
+    )
+    if pick in by_label:
+        res = by_label[pick]
+        tracks = result_tracks(res, loaded.recording_sha256s)
+        overlay_track = tracks[0] if tracks else None
+        if res.analysis == "connectome" and overlay_track is not None:
+            st.caption(f"Connectome epochs: each bin goes to the component with the largest "
+                       f"z-scored activity, when that z-score is at least {EPOCH_THRESHOLD:g}; "
+                       "else to 'none'.")
+        parts = result_partitions(res)
+        if parts:
+            by_name = {p.name: p for p in parts}
+            g = o2.selectbox("Neuron groups", ["(none)"] + list(by_name), index=1,
+                             key="explore_overlay_groups")
+            if g in by_name:
+                part = by_name[g]
+                if part.source != source:
+                    st.caption(f"{part.name} groups {part.source}, not the {source} shown.")
+                else:
+                    groups = unit_groups(part, rec, source)
+                    group_names, groups_title = part.group_names, part.name
+
 if sources or behavior:
     try:
         fig = timeline_figure(
             rec, source=source, t_start=t_start, t_stop=t_stop, sort_by=sort_by,
             behavior=behavior, intervals=intervals, normalize=normalize,
+            state_bands=overlay_track, unit_groups=groups, group_names=group_names,
+            groups_title=groups_title,
         )
     except UserError as exc:
         show_error(exc)
@@ -97,7 +134,7 @@ sigma = b4.number_input("Smoothing sigma (s)", value=0.0, min_value=0.0, format=
 try:
     afig = aligned_figure(
         rec, unit, table_name, align=align, window=(w0, w1), bin_size=bin_size, sigma_s=sigma,
-        group_by=None if group_by == "(none)" else group_by,
+        group_by=None if group_by == "(none)" else group_by, state_bands=overlay_track,
     )
 except UserError as exc:
     show_error(exc)

@@ -8,6 +8,7 @@ from neurotools.analyses.hmmglm import Params
 from neurotools.figures import hmmglm as figs
 from pages._shared import (
     analysis_run_section,
+    export_section,
     figure_downloads,
     loaded_recordings,
 )
@@ -64,3 +65,5 @@ with tabs[4]:
     fig = figs.k_curve_figure(result)
     st.plotly_chart(fig, use_container_width=True, key="hmmglm_kcurve")
     figure_downloads(fig, "hmmglm_kcurve", key="hmmglm_kcurve_dl")
+
+export_section(result, rec, "hmmglm_export")

@@ -6,11 +6,11 @@ import streamlit as st
 
 from neurotools.errors import UserError
 from pages._shared import (
-    MAX_UPLOAD_MB,
     LoadedFile,
     add_file,
     discard_spool,
     loaded_recordings,
+    max_upload_mb,
     remove_file,
     sample_files,
     show_error,
@@ -40,17 +40,22 @@ def _try_add(path, origin: str, spooled: bool = False) -> None:
             discard_spool(path)
 
 
-upload_tab, sample_tab, path_tab = st.tabs(["Upload", "Bundled samples", "Server path"])
+upload_tab, sample_tab, path_tab = st.tabs(["Upload", "Bundled samples", "Server path or URL"])
 with upload_tab:
     uploads = st.file_uploader(
-        f"NWB files (up to {MAX_UPLOAD_MB} MB each)",
+        f"NWB files (up to {max_upload_mb():,} MB each)",
         accept_multiple_files=True,
         key=f"upload_{st.session_state.nt_upload_gen}",
-        max_upload_size=MAX_UPLOAD_MB,
+        max_upload_size=max_upload_mb(),
     )
     if uploads:
         for up in uploads:
-            _try_add(spool_upload(up), "upload", spooled=True)
+            try:  # over the size limit: refused here too, not only by the browser
+                spooled = spool_upload(up)
+            except UserError as exc:
+                messages.append(("error", exc.message))
+                continue
+            _try_add(spooled, "upload", spooled=True)
         st.session_state.nt_upload_gen += 1  # a fresh uploader: Streamlit frees the bytes
         st.rerun()
 with sample_tab:
@@ -65,12 +70,16 @@ with sample_tab:
     else:
         st.info("No bundled samples found in sample_data/.")
 with path_tab:
-    server_path = st.text_input("Path of an .nwb file on the server", key="load_path")
+    server_path = st.text_input(
+        "Path of an .nwb file on the server, or an http(s) URL (e.g. a DANDI asset download link)",
+        key="load_path",
+        help="URLs are streamed with HTTP Range requests: only the parts analysed are fetched.",
+    )
     if st.button("Load path", key="load_path_button"):
         if server_path.strip():
             _try_add(server_path.strip(), "path")
         else:
-            messages.append(("error", "Type the path of an .nwb file on the server first."))
+            messages.append(("error", "Type the path of an .nwb file on the server (or its URL) first."))
 
 # Messages of the last action, shown once (kept across the uploader's rerun).
 for level, text in messages:
@@ -102,6 +111,17 @@ def _summary_block(f: LoadedFile) -> None:
         st.dataframe(
             [{"table": k, "rows": v} for k, v in info["intervals"].items()], hide_index=True
         )
+    try:
+        stored = f.stored_results
+    except UserError as exc:
+        st.warning(exc.message)
+        stored = []
+    if stored:
+        st.markdown("**neurotools results stored in this file** (shown on their analysis pages, "
+                    "Explore and Compare without recomputing)")
+        st.dataframe([{"result": s.key, "analysis": s.result.analysis, "seed": s.result.seed,
+                       "computed from": ", ".join(i.get("name", "") for i in s.result.inputs),
+                       "neurotools": s.result.neurotools_version} for s in stored], hide_index=True)
     try:
         source = rec.choose_source("auto")
         n = rec.n_units if source == "units" else rec.trace_for(source).n_channels

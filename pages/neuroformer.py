@@ -13,13 +13,16 @@ from neurotools.figures import neuroformer as nff
 from neurotools.jobs import AnalysisTask
 from pages._shared import (
     current_job_id,
+    export_section,
     figure_downloads,
     job_panel,
+    job_store,
     jobs_root,
     loaded_recordings,
     params_form,
     show_error,
     start_job,
+    stored_result_choice,
 )
 
 st.title("Neuroformer")
@@ -73,16 +76,18 @@ with train_tab:
                 job_id = start_job(task)
             except Exception as exc:  # noqa: BLE001 - shown to the user
                 show_error(exc)
-    if not job_id:
-        st.stop()
-    result = job_panel(job_id)
-    if result is None:
+    result = job_panel(job_id) if job_id else None
+    if job_id and result is None and not job_store().status(job_id).finished:
         ckdir = st.session_state.get("nf_ckpt_dir", "")
         if ckdir:
             st.fragment(run_every=2.0)(checkpoint_panel)(ckdir, "nf_live")
         st.stop()
-    if result.analysis != "neuroformer":
+    if result is not None and result.analysis != "neuroformer":
         st.warning(f"Job {job_id} holds a {result.analysis} result.")
+        result = None
+    if result is None and files:
+        result = stored_result_choice("neuroformer", [str(files[i].path) for i in chosen], "nf")
+    if result is None:
         st.stop()
     m = result.metrics
     c = st.columns(4)
@@ -121,3 +126,7 @@ with train_tab:
             checkpoint_panel(folder, "nf_done")
         else:
             st.info("This run kept no checkpoint folder.")
+
+rec_by_sha = {f.sha256: f for f in loaded_recordings()}
+first_input = rec_by_sha.get(result.inputs[0]["sha256"]) if result.inputs else None
+export_section(result, first_input.recording if first_input else None, "nf_export")
