@@ -774,8 +774,8 @@ def _summarize_open(f: h5py.File, version: str, name: str, size: int, remote: bo
     for table in _interval_tables(groups):
         start, stop = table["start_time"], table["stop_time"]
         intervals[table.name.rsplit("/", 1)[-1]] = int(start.shape[0])
-        if start.shape[0] and (lo := _finite_min_max(start[:])) and (hi := _finite_min_max(stop[:])):
-            bounds.append((lo[0], hi[1]))
+        if start.shape[0] and (span := _finite_min_max(np.concatenate([start[:], stop[:]]))):
+            bounds.append(span)  # finite start and stop times (missing stops leave the starts)
 
     if not bounds:  # no neural data and no intervals: the behaviour sets the time range
         bounds = behaviour_bounds

@@ -239,9 +239,10 @@ class Recording:
             if t.n_samples:
                 lo, hi = min(lo, t.timestamps[0]), max(hi, t.timestamps[-1])
         for tab in self.intervals.values():  # finite times only (NaN marks a missing value)
-            start, stop = tab.start[np.isfinite(tab.start)], tab.stop[np.isfinite(tab.stop)]
-            if start.size and stop.size:
-                lo, hi = min(lo, np.min(start)), max(hi, np.max(stop))
+            times = np.concatenate([np.asarray(tab.start, float), np.asarray(tab.stop, float)])
+            times = times[np.isfinite(times)]  # e.g. all stop times missing: the starts still count
+            if times.size:
+                lo, hi = min(lo, np.min(times)), max(hi, np.max(times))
         if not np.isfinite(lo):
             for b in self.behavior:
                 ts = b.timestamps[np.isfinite(b.timestamps)]

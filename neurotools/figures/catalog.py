@@ -47,8 +47,10 @@ def _bicluster(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
 def _hmmglm(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
     from neurotools.figures import hmmglm as f
 
+    bt = np.asarray(result.arrays.get("bin_times", [0.0]), dtype=float)
+    first_minute = (float(bt.min()), float(bt.min()) + 60.0)  # as the page opens it
     out: dict[str, FigureMaker] = {
-        "states_over_raster": lambda: f.states_raster_figure(result, rec),
+        "states_over_raster": lambda: f.states_raster_figure(result, rec, first_minute),
         "state_psth": lambda: f.state_psth_figure(result, rec),
         "dwell_times": lambda: f.dwell_time_figure(result),
         "weights": lambda: f.weights_figure(result),

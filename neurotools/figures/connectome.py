@@ -105,8 +105,7 @@ def component_time_figure(result: Result, component: int,
                         row_heights=[0.7, 0.3] if has_beh else [1.0], vertical_spacing=0.06)
     fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"component {component + 1}",
                              line=dict(color=_color(component))), row=1, col=1)
-    for sh in interval_shapes(recording, t[0], t[-1]):
-        fig.add_shape(**sh)
+    fig.update_layout(shapes=list(fig.layout.shapes) + interval_shapes(recording, t[0], t[-1]))
     if has_beh:
         b = recording.behavior[0]
         data = np.asarray(b.data, float)
@@ -225,9 +224,8 @@ def activity_timeline_figure(result: Result, recording: Recording | None = None)
         rows.append(f"C{r + 1}: {', '.join(members[:6])}{more}")
     fig = go.Figure(go.Heatmap(z=z, x=t, y=rows, colorscale="Blues", zmin=0, zmax=1,
                                colorbar=dict(title="activity (max = 1)")))
-    for sh in interval_shapes(recording, t[0], t[-1]):
-        sh = dict(sh, fillcolor="rgba(0,0,0,0)", line=dict(color=_color(3), width=1), opacity=0.6)
-        fig.add_shape(**sh)
+    outline = dict(fillcolor="rgba(0,0,0,0)", line=dict(color=_color(3), width=1), opacity=0.6)
+    fig.update_layout(shapes=[dict(sh, **outline) for sh in interval_shapes(recording, t[0], t[-1])])
     fig.update_xaxes(title_text="time (s)")
     fig.update_yaxes(title_text="component (core community neurons)")
     fig.update_layout(title="Community activity timeline", template="plotly_white",

@@ -65,11 +65,13 @@ def states_raster_figure(result: Result, recording: Recording | None = None,
         fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", marker=dict(size=3, color="black",
                       symbol="line-ns-open"), name="spikes", showlegend=False), row=1, col=1)
     tz, zz = bt[sel], z[sel]
-    if len(tz):
+    if len(tz):  # one rectangle per run of equal states, set at once (add_vrect is slow per call)
         cuts = np.flatnonzero((np.diff(zz) != 0) | (np.diff(tz) > 1.5 * dt)) + 1
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(tz)]):
-            fig.add_vrect(x0=tz[a] - dt / 2, x1=tz[b - 1] + dt / 2, fillcolor=_colour(int(zz[a])),
-                          opacity=0.18, line_width=0, row=1, col=1)
+        fig.update_layout(shapes=[
+            dict(type="rect", xref="x", yref="y domain", x0=float(tz[a] - dt / 2),
+                 x1=float(tz[b - 1] + dt / 2), y0=0, y1=1, fillcolor=_colour(int(zz[a])),
+                 opacity=0.18, line_width=0, layer="below")
+            for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(tz)])])
     for j in range(k):
         fig.add_trace(go.Scattergl(x=tz, y=post[sel, j], mode="lines", name=f"state {j}",
                                    line=dict(color=_colour(j))), row=2, col=1)
