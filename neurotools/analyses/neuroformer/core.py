@@ -224,7 +224,7 @@ def resume_key(recordings: list[Recording], params: Params, seed: int) -> str:
 
     keep = {k: v for k, v in params.to_dict().items()
             if k not in ("steps", "checkpoint_dir", "checkpoint_every", "finetune_fraction",
-                         "finetune_steps", "finetune_repeats", "temperature", "top_p")}
+                         "finetune_steps", "finetune_repeats", "finetune_backbone_lr", "temperature", "top_p")}
     ids = [r.source.sha256 or r.source.name for r in recordings]
     return json.dumps({"inputs": ids, "params": keep, "seed": seed}, sort_keys=True)
 
@@ -378,9 +378,68 @@ def run(recordings: list[Recording], params: Params, progress: Progress | None =
                   info=info, runtime_s=time.perf_counter() - t_start, device=dev.type)
 
 
+def pretrain(recordings: list[Recording], params: Params, seed: int = 0, device: str = "cpu"
+             ) -> tuple[Neuroformer, Prepared]:
+    """Prepare and pretrain as :func:`run` does, without the evaluations.
+
+    Returns
+    -------
+    model : Neuroformer
+        The pretrained model.
+    prep : Prepared
+    """
+    dev = resolve_device(device)
+    prep = prepare(recordings, params)
+    torch.manual_seed(seed)
+    model = make_model(prep, params).to(dev)
+    train(model, prep.data, prep.split["train"], prep.split["val"], train_config(params, seed, dev.type), dev)
+    return model, prep
+
+
+def few_shot_behavior(model: Neuroformer, prep: Prepared, params: Params, seed: int = 0,
+                      device: str = "cpu") -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The few-shot behaviour comparison of :func:`run` alone (pretrained vs fresh start).
+
+    Parameters
+    ----------
+    model : Neuroformer
+        Pretrained model (from :func:`pretrain`), not modified.
+    prep : Prepared
+    params : Params
+        ``finetune_*`` settings.
+    seed : int
+    device : str
+
+    Returns
+    -------
+    metrics : dict
+        ``behavior_r2`` / ``behavior_r2_scratch`` (fine-tuned, pretrained / fresh start),
+        ``behavior_r2_probe`` / ``behavior_r2_probe_scratch`` (linear probe), averaged over label
+        draws, ``behavior_labelled_windows``, ``n_train_windows``.
+    arrays : dict
+        Per-draw R^2 and the first draw's test predictions (as in :func:`run`).
+
+    Raises
+    ------
+    UserError
+        When the prepared data have no behaviour series to predict.
+    """
+    if prep.behavior is None:
+        raise UserError("The few-shot comparison needs a behaviour series; choose one with behavior=<name>.")
+    metrics: dict = {"n_train_windows": int(len(prep.split["train"]))}
+    arrays: dict = {}
+    _behavior(model, prep, params, seed, resolve_device(device), arrays, metrics)
+    return metrics, arrays
+
+
 def _behavior(model: Neuroformer, prep: Prepared, params: Params, seed: int, dev: torch.device,
               arrays: dict, metrics: dict) -> None:
-    """Fine-tune pretrained and fresh models on draws of labelled windows; R^2 averaged over draws."""
+    """Probe and fine-tune pretrained and fresh models on draws of labelled windows.
+
+    Both arms run the same recipe (:func:`behavior.fine_tune`) on the same labelled windows; the
+    fresh arm starts from a new initialisation of the same architecture. R^2 on the test windows
+    is averaged over ``finetune_repeats`` draws.
+    """
     data, split = prep.data, prep.split
     y_tr = behavior.window_targets(prep.behavior, split["train"], data.n_dt)
     mu, sd = y_tr.mean(0), np.where(y_tr.std(0) > 0, y_tr.std(0), 1.0)
@@ -388,26 +447,32 @@ def _behavior(model: Neuroformer, prep: Prepared, params: Params, seed: int, dev
     test = split["test"]
     y_te = behavior.window_targets(prep.behavior, test, data.n_dt)
     lr = params.learning_rate()
-    r2, r2_s, preds = [], [], []
+    r2: dict[str, list[float]] = {k: [] for k in ("ft", "ft_s", "probe", "probe_s")}
+    first: dict[str, np.ndarray] = {}
     for rep in range(params.finetune_repeats):
         rng = np.random.default_rng([seed, 31, rep])
         lab = np.sort(rng.choice(len(split["train"]), size=n_lab, replace=False))
         lab_y = (y_tr[lab] - mu) / sd
-        pred = behavior.fine_tune(model, data, split["train"][lab], lab_y, test,
-                                  params.finetune_steps, lr, dev, seed + rep) * sd + mu
         torch.manual_seed(seed + 1000 + rep)
         scratch = make_model(prep, params).to(dev)
-        pred_s = behavior.fine_tune(scratch, data, split["train"][lab], lab_y, test,
-                                    params.finetune_steps, lr, dev, seed + rep) * sd + mu
-        r2.append(behavior.r2_score(y_te, pred))
-        r2_s.append(behavior.r2_score(y_te, pred_s))
-        preds.append((pred, pred_s))
-    metrics["behavior_r2"] = float(np.mean(r2))
-    metrics["behavior_r2_scratch"] = float(np.mean(r2_s))
+        for arm, backbone in (("", model), ("_s", scratch)):
+            out = behavior.fine_tune(backbone, data, split["train"][lab], lab_y, test,
+                                     params.finetune_steps, lr, dev, seed + rep,
+                                     backbone_lr_scale=params.finetune_backbone_lr)
+            r2["ft" + arm].append(behavior.r2_score(y_te, out["pred"] * sd + mu))
+            r2["probe" + arm].append(behavior.r2_score(y_te, out["probe"] * sd + mu))
+            if rep == 0:
+                first["pred" + arm] = out["pred"] * sd + mu
+    metrics["behavior_r2"] = float(np.mean(r2["ft"]))
+    metrics["behavior_r2_scratch"] = float(np.mean(r2["ft_s"]))
+    metrics["behavior_r2_probe"] = float(np.mean(r2["probe"]))
+    metrics["behavior_r2_probe_scratch"] = float(np.mean(r2["probe_s"]))
     metrics["behavior_labelled_windows"] = int(n_lab)
     squeeze = (lambda a: a[:, 0]) if y_te.shape[1] == 1 else (lambda a: a)
     arrays["behavior_true"] = squeeze(y_te)
-    arrays["behavior_pred"] = squeeze(preds[0][0])
-    arrays["behavior_pred_scratch"] = squeeze(preds[0][1])
-    arrays["behavior_r2_repeats"] = np.asarray(r2)
-    arrays["behavior_r2_scratch_repeats"] = np.asarray(r2_s)
+    arrays["behavior_pred"] = squeeze(first["pred"])
+    arrays["behavior_pred_scratch"] = squeeze(first["pred_s"])
+    arrays["behavior_r2_repeats"] = np.asarray(r2["ft"])
+    arrays["behavior_r2_scratch_repeats"] = np.asarray(r2["ft_s"])
+    arrays["behavior_r2_probe_repeats"] = np.asarray(r2["probe"])
+    arrays["behavior_r2_probe_scratch_repeats"] = np.asarray(r2["probe_s"])

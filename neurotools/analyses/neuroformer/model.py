@@ -274,14 +274,16 @@ class Neuroformer(nn.Module):
                 "memory": mem, "mask": mask, "weights": ws}
 
     def represent(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """A window's representation for downstream heads, shape (B, 2d).
+        """A window's representation for downstream heads, shape (B, 3d).
 
-        Mean of the encoded past-step tokens, concatenated with the mean of the decoder's hidden
-        states over the window's positions.
+        Mean of the encoded null and past-step tokens; the decoder's hidden state at the start
+        token (its summary of the context, from which the window's first-token distribution, and
+        so every neuron's predicted rate, is read); and the mean of the decoder's hidden states
+        over the window's positions.
         """
         out = self.forward(batch)
         v = out["valid"].float()
         h_mean = (out["hidden"] * v[..., None]).sum(1) / v.sum(1, keepdim=True).clamp(min=1)
         p = batch["past_counts"].shape[1]
         m_mean = out["memory"][:, :1 + p].mean(1)
-        return torch.cat([m_mean, h_mean], dim=-1)
+        return torch.cat([m_mean, out["hidden"][:, 0], h_mean], dim=-1)

@@ -43,7 +43,8 @@ class Params(CommonParams):
     test_fraction: float = param(0.2, help="Fraction of the time range held out for testing (contiguous, at the end).", low=0.0, high=0.5, low_open=True)
     contrastive: float = param(0.0, help="Weight of the InfoNCE alignment between neural windows and the other modalities.", low=0.0, high=10.0)
     finetune_fraction: float = param(0.1, help="Fraction of the training windows whose behaviour labels are used for fine-tuning.", low=0.0, high=1.0, low_open=True)
-    finetune_steps: int = param(150, help="Optimisation steps of behaviour fine-tuning (pretrained and from scratch alike).", low=0, high=1_000_000)
+    finetune_steps: int = param(150, help="Most optimisation steps of behaviour fine-tuning after the linear probe (pretrained and from scratch alike; 0 = skip behaviour decoding).", low=0, high=1_000_000)
+    finetune_backbone_lr: float = param(0.1, help="Backbone learning rate of behaviour fine-tuning relative to the head's (after a closed-form linear probe; 0 = the probe only).", low=0.0, high=10.0)
     finetune_repeats: int = param(3, help="Independent draws of the labelled windows (R^2 is averaged over them).", low=1, high=100)
     temperature: float = param(1.0, help="Sampling temperature for generation.", low=0.0, high=10.0, low_open=True)
     top_p: float = param(1.0, help="Nucleus (top-p) sampling mass for generation.", low=0.0, high=1.0, low_open=True)
@@ -103,6 +104,9 @@ class SimParams(ParamSet):
     drive_all: bool = param(True, help="Drive every neuron (each with its own gain and phase), not only the hubs.")
     behavior_tau_s: float = param(0.2, help="Time constant of the behaviour variable's filter of population activity.", low=0.0, high=100.0, low_open=True, unit="s")
     behavior_noise: float = param(0.1, help="Noise on the behaviour variable (in units of its standard deviation).", low=0.0, high=10.0)
+    latent_gain: float = param(0.0, help="Strength of a slow latent state: SD of its per-neuron signed log-rate loadings ('rate') or of the log stimulus-response gain ('drive'); > 0 makes the behaviour that latent instead of a filter of block 0's activity.", low=0.0, high=10.0)
+    latent_target: str = param("rate", help="What the latent modulates: 'rate' (adds loading x latent to each log rate) or 'drive' (multiplies the stimulus drive's amplitude by exp(latent_gain x latent), Poisson cycle-mean rates compensated).", choices=("rate", "drive"))
+    latent_tau_s: float = param(1.0, help="Time constant of the latent state (Ornstein-Uhlenbeck process).", low=0.0, high=1000.0, low_open=True, unit="s")
 
     def validate(self) -> None:
         """Check fields and that the blocks fit."""

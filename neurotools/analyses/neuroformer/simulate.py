@@ -5,12 +5,21 @@ with weights U(low, high) (log-rate gain per presynaptic spike, filtered by an e
 after ``delay_bins``); sparse background weights N(0, sd) at probability ``background_p``;
 self-inhibition; a sinusoidal stimulus drive (the hubs, or every neuron with its own gain and phase)
 repeated every period, so each period is a trial; and a behaviour variable that is a known linear
-filter of the first block's population activity.
+filter of the first block's population activity. With ``latent_gain > 0`` a slow latent state z(t)
+(an Ornstein-Uhlenbeck process with unit variance and time constant ``latent_tau_s``) drives the
+population and the behaviour is that latent (z-scored, plus noise) instead, like running speed in
+visual cortex: with ``latent_target='rate'`` it adds ``loading_i * z(t)`` to every log rate (signed
+loadings, SD ``latent_gain``); with ``latent_target='drive'`` it scales the stimulus response,
+``drive_i(t) * exp(latent_gain * z(t) - latent_gain**2 / 2)`` (locomotion raises visual response
+gain; Niell & Stryker 2010), with the Poisson cycle-mean rate compensated, so the latent shows in
+how strongly the population follows the stimulus, not in its summed counts. Either way it is a
+state that next-token pretraining must infer to predict the spikes.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import lfilter
 
 from neurotools.analyses.neuroformer.params import SimParams
 from neurotools.data.recording import BehaviorSeries, IntervalTable, Recording, SourceFile
@@ -65,8 +74,8 @@ def simulate(params: SimParams, seed: int = 0) -> Recording:
         ``spike_times`` (s, sorted, one array per neuron), a ``trials`` interval table (one row per
         drive period), a behaviour series ``speed`` (a.u., one sample per time step) and
         ``ground_truth`` with ``weights`` [N, N] (row = target), ``edges`` [N, N], ``blocks`` [N],
-        ``drive_gain`` [N], ``drive_phase`` [N] (rad), ``bias`` [N] (log counts per step) and
-        ``behavior_weights`` [N].
+        ``drive_gain`` [N], ``drive_phase`` [N] (rad), ``bias`` [N] (log counts per step),
+        ``behavior_weights`` [N] and, with a latent, ``latent`` [T] and ``latent_loadings`` [N].
     """
     rng = np.random.default_rng(seed)
     n, dt = params.n_neurons, params.bin_size
@@ -87,6 +96,22 @@ def simulate(params: SimParams, seed: int = 0) -> Recording:
     delay = params.delay_bins
     t_axis = np.arange(n_steps) * dt
     drive = amp[None, :] * np.sin(2 * np.pi * params.drive_hz * t_axis[:, None] + phase[None, :])
+    latent, loadings = None, np.zeros(n)
+    if params.latent_gain > 0:
+        # Own generator, so a latent-free simulation is unchanged by these draws.
+        lrng = np.random.default_rng([seed, 7])
+        loadings = params.latent_gain * lrng.standard_normal(n)
+        rho = float(np.exp(-dt / params.latent_tau_s))
+        innov = lrng.standard_normal(n_steps) * np.sqrt(1 - rho**2)
+        innov[0] /= np.sqrt(1 - rho**2)  # start in the stationary distribution (unit variance)
+        latent = lfilter([1.0], [1, -rho], innov)
+        if params.latent_target == "rate":
+            bias = bias - loadings**2 / 2  # E[exp(l z)] = exp(l^2 / 2): mean rates unchanged
+            drive = drive + latent[:, None] * loadings[None, :]
+        else:  # response gain of the stimulus drive; the Poisson cycle-mean rate is compensated
+            g = np.exp(params.latent_gain * latent - params.latent_gain**2 / 2)[:, None]
+            drive = drive * g - np.log(i0(amp[None, :] * g)) + np.log(i0(amp))[None, :]
+            loadings = np.zeros(n)  # no direct effect on the rates
 
     counts = np.zeros((n_steps, n), dtype=np.int64)
     trace = np.zeros(n)
@@ -105,9 +130,9 @@ def simulate(params: SimParams, seed: int = 0) -> Recording:
     bw = (blocks == 0).astype(float)
     pop = counts @ bw
     a = float(np.exp(-dt / params.behavior_tau_s))
-    from scipy.signal import lfilter
-
     y = lfilter([1 - a], [1, -a], pop)
+    if latent is not None:  # the behaviour reads out the latent state instead
+        y, bw = latent, np.zeros(n)
     y = (y - y.mean()) / (y.std() + 1e-12)
     y = y + params.behavior_noise * rng.standard_normal(n_steps)
 
@@ -134,5 +159,6 @@ def simulate(params: SimParams, seed: int = 0) -> Recording:
             "drive_phase": phase,
             "bias": bias,
             "behavior_weights": bw,
+            **({} if latent is None else {"latent": latent, "latent_loadings": loadings}),
         },
     )

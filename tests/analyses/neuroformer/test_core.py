@@ -55,15 +55,17 @@ def test_attention_connectivity_finds_the_true_edges(result):
 
 
 def test_few_shot_behaviour_decoding_from_ten_percent_of_labels(result):
-    """Fine-tuning on 10% of the labels decodes the behaviour (a filter of block 0's activity).
+    """Fine-tuning on 10% of the labels decodes the spec's behaviour (a filter of block 0's spikes).
 
-    Whether the pretrained start beats a fresh one is reported (``behavior_r2_scratch``) but not
-    asserted: at this size the two are within label-draw noise of each other (see the docs).
+    This behaviour is a linear function of the visible spike counts, which a fresh model learns as
+    well from these labels; pretrained vs fresh is asserted in test_few_shot.py, on a behaviour
+    that drives the network (see the docs).
     """
     m, a = result.metrics, result.arrays
     assert m["behavior_labelled_windows"] <= 0.1 * m["n_train_windows"] + 1
     assert m["behavior_r2"] > 0.4, m
-    assert np.isfinite(m["behavior_r2_scratch"])
+    assert np.isfinite(m["behavior_r2_scratch"]) and np.isfinite(m["behavior_r2_probe_scratch"])
+    assert m["behavior_r2_probe"] > 0.4
     assert len(a["behavior_r2_repeats"]) == 2
     r = np.corrcoef(a["behavior_true"], a["behavior_pred"])[0, 1]
     assert r > 0.6
