@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python bench/bench_biclustering.py                 # speed, memory, scaling
     .venv/bin/python bench/bench_biclustering.py --recovery      # + the paper's 4 x 1000 run
     .venv/bin/python bench/bench_biclustering.py --recovery --state-moves both   # optional moves
+    .venv/bin/python bench/bench_biclustering.py --recovery --seed 1   # another simulation
 
 Reference numbers (spec, the author's code on this 2-core machine): about 2.0 s per iteration at
 N = 30, T = 500, L = 10, and about 5 GB of stored draws for 10000 iterations.
@@ -67,6 +68,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the largest sizes")
     ap.add_argument("--state-moves", default="", choices=["", "collapsed", "window", "both"],
                     help="recovery with the optional exact state moves (both: state_sweeps=1)")
+    ap.add_argument("--seed", type=int, default=0, help="simulation seed of the recovery run")
     args = ap.parse_args()
 
     print("## Speed at the paper's size (N=30, T=500, L=10)")
@@ -109,7 +111,8 @@ def main() -> None:
                               "state_sweeps": 1}}[args.state_moves]
             fit_mod.ModelConfig = lambda **kw: ModelConfig(**{**kw, **extra})
             print(f"(state moves: {extra})")
-        rec = simulate(SimParams(), 0)
+        rec = simulate(SimParams(), args.seed)
+        print(f"(simulation seed {args.seed})")
         t0 = time.perf_counter()
         with ProcessPoolExecutor(2) as ex:
             res = run([rec], Params(iterations=1000, burn_in=250, chains=4), seed=0, executor=ex)
