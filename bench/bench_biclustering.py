@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python bench/bench_biclustering.py --recovery      # + the paper's 4 x 1000 run
     .venv/bin/python bench/bench_biclustering.py --recovery --state-moves both   # optional moves
     .venv/bin/python bench/bench_biclustering.py --recovery --seed 1   # another simulation
+    .venv/bin/python bench/bench_biclustering.py --start-study --seeds 0,1,2,3,4,5   # starts only
 
 Reference numbers (spec, the author's code on this 2-core machine): about 2.0 s per iteration at
 N = 30, T = 500, L = 10, and about 5 GB of stored draws for 10000 iterations.
@@ -24,7 +25,12 @@ import numpy as np  # noqa: E402
 
 from neurotools.analyses.biclustering import Params, SimParams, run, simulate  # noqa: E402
 from neurotools.analyses.biclustering.fit import ChainJob, run_chain  # noqa: E402
-from neurotools.analyses.biclustering.sampler import Chain, ModelConfig  # noqa: E402
+from neurotools.analyses.biclustering.sampler import (  # noqa: E402
+    Chain,
+    ModelConfig,
+    initial_partition,
+    log_rates,
+)
 
 REFERENCE_S_PER_ITER = 2.0
 
@@ -61,6 +67,145 @@ def peak_memory_mb(iterations: int) -> float:
     return peak / 2**20
 
 
+# ---------------------------------------------------------------- start-partition study
+# Candidate data-driven starts for the neuron partition, scored against the simulation's truth
+# (no MCMC). Subspace clustering: in the model a cluster's neurons share a (1 + p)-dimensional
+# affine subspace of log rates, so a partition is scored by the leave-one-out residual of each
+# neuron against the affine rank-p fit of the other members of its cluster (computed from the
+# N x N Gram matrix), searched by greedy merges, single-neuron moves and random perturbations.
+
+
+def _whitened_log_rates(y: np.ndarray, sigma: float = 4.0) -> np.ndarray:
+    """Smoothed, centred log rates divided by their delta-method noise sd, shape (N, T)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    lr = np.log(gaussian_filter1d(y, sigma, axis=1, mode="nearest") + 0.1)
+    lr -= lr.mean(1, keepdims=True)
+    m, v = y.mean(1), y.var(1)
+    nv = v / (m + 0.1) ** 2 / (2 * np.sqrt(np.pi) * sigma)
+    return lr / np.sqrt(np.where(nv > 0, nv, 1.0))[:, None]
+
+
+def _model_log_rates(y: np.ndarray, sweeps: int = 100, dim: int = 8) -> np.ndarray:
+    """Posterior mean log rates (second half of a short chain) of a one-cluster model with
+    ``dim`` factors: a count-likelihood denoising of the rates, shape (N, T), centred."""
+    cfg = ModelConfig(latent_dim=dim, init_clusters=1, update_labels=False, max_states=3,
+                      split_merge=0)
+    chain = Chain(y, cfg, np.random.default_rng(0))
+    acc = np.zeros(y.shape)
+    for it in range(sweeps):
+        chain.step()
+        if it >= sweeps // 2:
+            acc += log_rates(chain.state)
+    eta = acc / (sweeps - sweeps // 2)
+    return eta - eta.mean(1, keepdims=True)
+
+
+def _loo_cost(G: np.ndarray, idx: np.ndarray, rank: int) -> float:
+    """Summed leave-one-out residual energy of the members ``idx`` (affine rank-``rank`` fits)."""
+    Gs, total = G[np.ix_(idx, idx)], 0.0
+    for a in range(len(idx)):
+        o = np.delete(np.arange(len(idx)), a)
+        if len(o) == 0:
+            total += Gs[a, a]
+            continue
+        goo, goi = Gs[np.ix_(o, o)], Gs[o, a]
+        rm = goo.mean(1)
+        am = rm.mean()
+        w, U = np.linalg.eigh(goo - rm[:, None] - rm[None, :] + am)
+        w, U = w[::-1][:rank], U[:, ::-1][:, :rank]
+        ok = w > 1e-9 * max(w.max(initial=0.0), 1e-300)
+        g = goi - goi.mean() - rm + am
+        total += max(Gs[a, a] - 2 * goi.mean() + am - ((U[:, ok].T @ g) ** 2 / w[ok]).sum(), 0.0)
+    return float(total)
+
+
+def _local_search(G: np.ndarray, z: np.ndarray, K: int, rank: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Best-improvement single-neuron moves until none lowers the summed cost."""
+    z = z.copy()
+    cost = np.array([_loo_cost(G, np.flatnonzero(z == j), rank) for j in range(K)])
+    moved = True
+    while moved:
+        moved = False
+        for i in rng.permutation(len(z)):
+            a = z[i]
+            ia = np.flatnonzero(z == a)
+            if len(ia) == 1:
+                continue
+            ca = _loo_cost(G, ia[ia != i], rank)
+            best = (0.0, a, 0.0)
+            for b in range(K):
+                if b != a:
+                    cb = _loo_cost(G, np.append(np.flatnonzero(z == b), i), rank)
+                    if ca + cb - cost[a] - cost[b] < best[0] - 1e-9:
+                        best = (ca + cb - cost[a] - cost[b], b, cb)
+            if best[1] != a:
+                cost[a], cost[best[1]], z[i], moved = ca, best[2], best[1], True
+    return z, float(cost.sum())
+
+
+def _subspace_partition(G: np.ndarray, K: int, rank: int, rng: np.random.Generator,
+                        starts: list[np.ndarray], perturb: int = 20) -> tuple[np.ndarray, float]:
+    """Lowest-cost K-partition from greedy merges, the given starts and random restarts,
+    each refined by single-neuron moves, then ``perturb`` random 5-neuron perturbations."""
+    N = len(G)
+    clusters = [[i] for i in range(N)]
+    while len(clusters) > K:                              # greedy merges by least cost increase
+        pairs = [(a, b) for a in range(len(clusters)) for b in range(a + 1, len(clusters))]
+        d = [_loo_cost(G, np.array(clusters[a] + clusters[b]), rank)
+             - _loo_cost(G, np.array(clusters[a]), rank) - _loo_cost(G, np.array(clusters[b]), rank)
+             for a, b in pairs]
+        a, b = pairs[int(np.argmin(d))]
+        clusters[a] += clusters.pop(b)
+    merged = np.empty(N, dtype=np.int64)
+    for j, c in enumerate(clusters):
+        merged[c] = j
+    best = (None, np.inf)
+    for z0 in [merged, *starts, *(rng.integers(K, size=N) for _ in range(3))]:
+        if len(np.unique(z0)) == K:
+            z, c = _local_search(G, z0, K, rank, rng)
+            best = (z, c) if c < best[1] else best
+    for _ in range(perturb):
+        z = best[0].copy()
+        m = rng.choice(N, size=min(5, N), replace=False)
+        z[m] = rng.integers(K, size=len(m))
+        if len(np.unique(z)) == K:
+            z, c = _local_search(G, z, K, rank, rng)
+            best = (z, c) if c < best[1] - 1e-9 else best
+    return best
+
+
+def start_study(seeds: list[int]) -> None:
+    """Print the truth ARI of candidate starting partitions on the paper's simulation."""
+    from scipy.ndimage import gaussian_filter1d
+
+    from neurotools.analyses.biclustering.summaries import adjusted_rand as ari
+
+    print("| seed | default (silhouette) | tree, 3 cut | LOO subspace K=3, smoothed "
+          "(cost found / truth) | LOO subspace K=3, model-denoised (cost found / truth) "
+          "| K of least cost (smoothed, denoised) |")
+    print("|---|---|---|---|---|---|")
+    for seed in seeds:
+        sim = simulate(SimParams(), seed)
+        y = sim.ground_truth["counts"].T.astype(float)
+        zt = sim.ground_truth["neuron_clusters"]
+        zs = np.log(gaussian_filter1d(y, 2.0, axis=1, mode="nearest") + 0.1)
+        zs = (zs - zs.mean(1, keepdims=True)) / zs.std(1, keepdims=True)
+        row = [str(seed), f"{ari(zt, initial_partition(zs)):.2f}",
+               f"{ari(zt, initial_partition(zs, 3)):.2f}"]
+        kbest = []
+        for X in (_whitened_log_rates(y), _model_log_rates(y)):
+            G, rng = X @ X.T, np.random.default_rng(0)
+            fits = {K: _subspace_partition(G, K, 2, rng, [initial_partition(zs, K)])
+                    for K in (2, 3, 4)}
+            truth = sum(_loo_cost(G, np.flatnonzero(zt == j), 2) for j in range(zt.max() + 1))
+            row.append(f"{ari(zt, fits[3][0]):.2f} ({fits[3][1]:.0f} / {truth:.0f})")
+            kbest.append(str(min(fits, key=lambda k: fits[k][1])))
+        row.append(", ".join(kbest))
+        print("| " + " | ".join(row) + " |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iters", type=int, default=10, help="timed sweeps per size")
@@ -69,7 +214,13 @@ def main() -> None:
     ap.add_argument("--state-moves", default="", choices=["", "collapsed", "window", "both"],
                     help="recovery with the optional exact state moves (both: state_sweeps=1)")
     ap.add_argument("--seed", type=int, default=0, help="simulation seed of the recovery run")
+    ap.add_argument("--start-study", action="store_true",
+                    help="only score candidate starting neuron partitions against the truth")
+    ap.add_argument("--seeds", default="0,1,2,3,4,5", help="simulation seeds of --start-study")
     args = ap.parse_args()
+    if args.start_study:
+        start_study([int(v) for v in args.seeds.split(",")])
+        return
 
     print("## Speed at the paper's size (N=30, T=500, L=10)")
     rows = []
