@@ -117,7 +117,7 @@ def resolve_inputs(recipe: dict[str, Any], explicit: Sequence[str] | None = None
     UserError
         When an input cannot be found, the count is wrong, or a file's SHA-256 differs.
     """
-    from neurotools.data.validate import sha256_file
+    from neurotools.data.validate import file_identity
 
     inputs = recipe["inputs"]
     if explicit:
@@ -138,7 +138,7 @@ def resolve_inputs(recipe: dict[str, Any], explicit: Sequence[str] | None = None
     for item, path in zip(inputs, paths):
         if not path.is_file():
             raise UserError(f"{path} does not exist; check the --input path.")
-        digest = sha256_file(path)
+        digest = file_identity(path)
         if item.get("sha256") and digest != item["sha256"]:
             raise UserError(f"{path.name} is not the file the result was computed from (its SHA-256 "
                             f"{digest[:12]}... differs from the recorded {item['sha256'][:12]}...); "

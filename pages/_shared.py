@@ -21,7 +21,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from neurotools.data import Recording, read_nwb, sha256_file, summarize
+from neurotools.data import Recording, file_identity, read_nwb, summarize
 from neurotools.errors import UserError
 from neurotools.export import (
     FORMATS,
@@ -201,7 +201,7 @@ def add_file(path: str | os.PathLike, origin: str = "path") -> LoadedFile:
     if p.is_dir():
         raise UserError(f"{p} is a folder; give the path of one .nwb file.")
     try:
-        digest = sha256_file(p)
+        digest = file_identity(p)
     except OSError as exc:
         raise UserError(f"{p.name} cannot be read ({exc.strerror or exc}); check its permissions.") from None
     for entry in _file_entries():

@@ -9,7 +9,7 @@ from neurotools.data.recording import (
     SourceFile,
     TraceSeries,
 )
-from neurotools.data.validate import check_nwb_file, sha256_file
+from neurotools.data.validate import check_nwb_file, file_identity, sha256_file
 
 __all__ = [
     "BehaviorSeries",
@@ -21,6 +21,7 @@ __all__ = [
     "open_h5",
     "open_nwb",
     "read_nwb",
+    "file_identity",
     "sha256_file",
     "summarize",
     "write_nwb",

@@ -37,7 +37,7 @@ from neurotools.data.recording import (
 )
 from neurotools.data.remote import RemoteFile, is_url, nwb_version, open_remote, probe
 from neurotools.data.selection import Selection, read_unit, trace_rows, unit_bounds, unit_ends
-from neurotools.data.validate import check_declared_sizes, check_nwb_file, sha256_file
+from neurotools.data.validate import check_declared_sizes, check_nwb_file, file_identity
 from neurotools.errors import UserError
 
 #: Columns of ROI tables that hold masks, not per-ROI metadata.
@@ -462,7 +462,7 @@ def read_nwb(path: str | os.PathLike, *, sha256: str | None = None, units: list[
             p, ident = Path(remote.name), sha256 or remote.identity
             src = SourceFile(remote.name, ident, remote.url)
         else:
-            src = SourceFile(p.name, sha256 or sha256_file(p), str(p))
+            src = SourceFile(p.name, sha256 or file_identity(p), str(p))
         try:
             rec = Recording(
                 source=src,
