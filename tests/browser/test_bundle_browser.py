@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -29,6 +30,25 @@ def _set_number(page, label: str, value: str) -> None:
     box.blur()
 
 
+def _build_bundle(page, download_button, timeout_s: float = 180.0) -> None:
+    """Click "Build bundle" and wait for its download button; fail with the app's message if it
+    shows one, and click again once if the click was lost (no spinner, no button after 20 s)."""
+    page.get_by_role("button", name="Build bundle").click()
+    spinner = page.get_by_text("Building the bundle...")
+    errors = page.locator('[data-testid="stAlert"]', has_text=re.compile("error|failed|Could not", re.I))
+    t0, clicked_again = time.monotonic(), False
+    while time.monotonic() - t0 < timeout_s:
+        if download_button.count():
+            return
+        if errors.count():
+            pytest.fail(f"building the bundle failed: {errors.first.inner_text()}")
+        if not clicked_again and not spinner.count() and time.monotonic() - t0 > 20:
+            page.get_by_role("button", name="Build bundle").click()
+            clicked_again = True
+        page.wait_for_timeout(500)
+    pytest.fail(f"no bundle after {timeout_s:.0f} s (spinner shown: {bool(spinner.count())})")
+
+
 def test_export_bundle_then_open_its_nwb_copy(page, browser, app_server, tmp_path):
     _upload(page, SAMPLE)
     page.get_by_text(f"Loaded {SAMPLE.name}.").wait_for()
@@ -40,9 +60,8 @@ def test_export_bundle_then_open_its_nwb_copy(page, browser, app_server, tmp_pat
     page.locator(".js-plotly-plot .gtitle", has_text="Viterbi states over the raster").wait_for()
 
     page.get_by_text("Export bundle: figures, result files, recipe and an NWB copy").click()
-    page.get_by_role("button", name="Build bundle").click()
     download_button = page.get_by_role("button", name=re.compile(r"Download bundle \("))
-    download_button.wait_for(timeout=180_000)
+    _build_bundle(page, download_button)
     with page.expect_download(timeout=60_000) as dl:
         download_button.click()
     zpath = tmp_path / dl.value.suggested_filename
