@@ -93,31 +93,40 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """``neurotools run ANALYSIS FILE... --out DIR``."""
     from neurotools.analyses import get_analysis
-    from neurotools.data import read_nwb
-    from neurotools.jobs import make_executor
+    from neurotools.recipe import run_on_files
 
     module = get_analysis(args.analysis)
     params = module.Params.from_strings(parse_settings(args.set))
     device = resolve_device(args.device)
-    out = Path(args.out)
+    out = checked_out_dir(args.out)
+    compute_and_save(lambda executor: run_on_files(args.analysis, params, args.files, args.seed, device,
+                                                   StderrProgress(), executor), args.executor, out)
+    return 0
+
+
+def checked_out_dir(path: str | os.PathLike) -> Path:
+    """An ``--out`` directory that may be written: new, empty, or an earlier result."""
+    out = Path(path)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "result.json").exists())):
         raise UserError(f"--out {out} exists and is not an empty or result directory; choose a new directory.")
-    from neurotools.data.selection import read_kwargs
+    return out
 
-    recordings = [read_nwb(f, **read_kwargs(params)) for f in args.files]  # only the selection
-    executor = make_executor(args.executor) if args.executor != "inline" else None
-    progress = StderrProgress()
+
+def compute_and_save(compute, executor_spec: str, out: Path):
+    """Run ``compute(executor)`` with the ``--executor`` choice, time it, save the result to ``out``."""
+    from neurotools.jobs import make_executor
+
+    executor = make_executor(executor_spec) if executor_spec != "inline" else None
     t0 = time.perf_counter()
     try:
-        result = module.run(recordings, params, progress=progress, seed=args.seed, device=device,
-                            executor=executor)
+        result = compute(executor)
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
     result.runtime_s = time.perf_counter() - t0
     result.save(out)
     print(f"wrote {out / 'result.json'} and {out / 'arrays.npz'} ({result.runtime_s:.1f} s)", file=sys.stderr)
-    return 0
+    return result
 
 
 def resolve_device(device: str) -> str:
@@ -203,30 +212,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_rerun(args: argparse.Namespace) -> int:
     """``neurotools rerun DIR [--out OUT] [--input FILE ...]``: recompute a result from its recipe."""
     from neurotools.analyses.base import Result
-    from neurotools.jobs import make_executor
     from neurotools.recipe import compare_arrays, load_recipe, rerun, resolve_inputs, version_note
 
     src = Path(args.dir)
     recipe = load_recipe(src)
     base = src if src.is_dir() else src.parent
     inputs = resolve_inputs(recipe, args.input, search_dirs=[base, base.parent])
-    out = Path(args.out) if args.out else base.with_name(base.name + "-rerun")
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "result.json").exists())):
-        raise UserError(f"--out {out} exists and is not an empty or result directory; choose a new directory.")
+    out = checked_out_dir(args.out or base.with_name(base.name + "-rerun"))
     note = version_note(recipe)
     if note:
         print(f"warning: {note}", file=sys.stderr)
     device = resolve_device(args.device or recipe.get("device", "cpu"))
-    executor = make_executor(args.executor) if args.executor != "inline" else None
-    t0 = time.perf_counter()
-    try:
-        result = rerun(recipe, inputs, progress=StderrProgress(), device=device, executor=executor)
-    finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
-    result.runtime_s = time.perf_counter() - t0
-    result.save(out)
-    print(f"wrote {out / 'result.json'} and {out / 'arrays.npz'} ({result.runtime_s:.1f} s)", file=sys.stderr)
+    result = compute_and_save(lambda executor: rerun(recipe, inputs, StderrProgress(), device, executor),
+                              args.executor, out)
     original = None
     for cand in (base, base / "result"):
         if (cand / "arrays.npz").is_file():

@@ -139,22 +139,12 @@ class AnalysisTask:
         return f"{self.analysis} on {', '.join(Path(p).name for p in self.paths)}"
 
     def run(self, progress) -> Result:
-        """Read the inputs, validate the parameters and run the analysis."""
+        """Read the inputs (only the parameters' selection), validate the parameters and run."""
         from neurotools.analyses import get_analysis
-        from neurotools.data import read_nwb
+        from neurotools.recipe import run_on_files
 
-        module = get_analysis(self.analysis)
-        params = module.Params.from_dict(self.params)
-        progress(0.0, "reading files")
-        from neurotools.data.selection import read_kwargs
-
-        # only the chosen units and time range are read (same result as reading everything)
-        recordings = [read_nwb(p, **read_kwargs(params)) for p in self.paths]
-        t0 = time.perf_counter()
-        result = module.run(recordings, params, progress=progress, seed=self.seed, device=self.device)
-        if not result.runtime_s:
-            result.runtime_s = time.perf_counter() - t0
-        return result
+        params = get_analysis(self.analysis).Params.from_dict(self.params)
+        return run_on_files(self.analysis, params, self.paths, self.seed, self.device, progress)
 
 
 @dataclass

@@ -146,35 +146,60 @@ def resolve_inputs(recipe: dict[str, Any], explicit: Sequence[str] | None = None
     return paths
 
 
-def rerun(recipe: dict[str, Any], inputs: Sequence[str | os.PathLike], progress: Progress | None = None,
-          device: str | None = None, executor: Any = None) -> Result:
-    """Recompute a recipe on the given input files.
+def run_on_files(analysis: str, params: Any, paths: Sequence[str | os.PathLike], seed: int = 0,
+                 device: str = "cpu", progress: Progress | None = None, executor: Any = None) -> Result:
+    """Read NWB files (only the parameters' selection of units, time range and source) and run an
+    analysis on them: the one way ``neurotools run``, ``rerun`` and the app's jobs compute.
 
     Parameters
     ----------
-    recipe : dict
-    inputs : sequence of path
-        The input files, checked with :func:`resolve_inputs`.
+    analysis : str
+        Analysis name (``connectome``, ``bicluster``, ``hmmglm``, ``neuroformer``).
+    params : Params
+        Its validated parameters.
+    paths : sequence of path or URL
+        The input files, in order.
+    seed : int
+    device : str
+        ``cpu`` or ``cuda``.
     progress : callable, optional
-    device : str, optional
-        Override the recorded device (``cpu`` or ``cuda``).
     executor : concurrent.futures.Executor, optional
         For the analysis's independent fits.
 
     Returns
     -------
     Result
-        The new result (not saved).
+        Not saved; ``runtime_s`` is the analysis's wall time when it does not set one itself.
     """
+    import time
+
     from neurotools.analyses import get_analysis
     from neurotools.data import read_nwb
     from neurotools.data.selection import read_kwargs
 
-    module = get_analysis(recipe["analysis"])
-    params = module.Params.from_dict(recipe["params"])
-    recordings = [read_nwb(p, **read_kwargs(params)) for p in inputs]  # as `neurotools run` reads
-    return module.run(recordings, params, progress=progress, seed=int(recipe["seed"]),
-                      device=device or recipe.get("device", "cpu"), executor=executor)
+    module = get_analysis(analysis)
+    if progress is not None:
+        progress(0.0, "reading files")
+    recordings = [read_nwb(p, **read_kwargs(params)) for p in paths]  # same result as reading all
+    t0 = time.perf_counter()
+    result = module.run(recordings, params, progress=progress, seed=int(seed), device=device,
+                        executor=executor)
+    if not result.runtime_s:
+        result.runtime_s = time.perf_counter() - t0
+    return result
+
+
+def rerun(recipe: dict[str, Any], inputs: Sequence[str | os.PathLike], progress: Progress | None = None,
+          device: str | None = None, executor: Any = None) -> Result:
+    """Recompute a recipe on the given input files (checked with :func:`resolve_inputs`).
+
+    ``device`` overrides the recorded one; see :func:`run_on_files` for the rest.
+    """
+    from neurotools.analyses import get_analysis
+
+    params = get_analysis(recipe["analysis"]).Params.from_dict(recipe["params"])
+    return run_on_files(recipe["analysis"], params, inputs, recipe["seed"],
+                        device or recipe.get("device", "cpu"), progress, executor)
 
 
 def compare_arrays(original: Result, new: Result) -> dict[str, str]:

@@ -162,6 +162,23 @@ def loaded_recordings() -> list[LoadedFile]:
     return [LoadedFile(**e) for e in _file_entries()]
 
 
+def pick_recording(key: str) -> LoadedFile:
+    """A "Recording" selector over the loaded files; stops the page with a link to Load when none.
+
+    Parameters
+    ----------
+    key : str
+        Widget key of the selector.
+    """
+    files = loaded_recordings()
+    if not files:
+        st.info("Load a recording first (Load page).")
+        st.page_link("pages/load.py", label="Go to Load", icon=":material/upload_file:")
+        st.stop()
+    chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name, key=key)
+    return files[chosen]
+
+
 def add_file(path: str | os.PathLike, origin: str = "path") -> LoadedFile:
     """Check, read and remember one NWB file (nothing changes when it fails).
 

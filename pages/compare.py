@@ -21,18 +21,10 @@ from neurotools.compare import (
 )
 from neurotools.errors import UserError
 from neurotools.figures.compare import agreement_heatmap, state_rows_figure
-from pages._shared import available_results, figure_downloads, loaded_recordings, show_error
+from pages._shared import available_results, figure_downloads, pick_recording, show_error
 
 st.title("Compare")
-files = loaded_recordings()
-if not files:
-    st.info("Load a recording first (Load page).")
-    st.page_link("pages/load.py", label="Go to Load", icon=":material/upload_file:")
-    st.stop()
-
-names = [f.name for f in files]
-chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: names[i], key="compare_file")
-loaded = files[chosen]
+loaded = pick_recording("compare_file")
 stem = loaded.name.removesuffix(".nwb")
 try:
     rec = loaded.recording

@@ -12,18 +12,10 @@ from neurotools.figures.recording import (
     sort_options,
     timeline_figure,
 )
-from pages._shared import available_results, figure_downloads, loaded_recordings, show_error
+from pages._shared import available_results, figure_downloads, pick_recording, show_error
 
 st.title("Explore")
-files = loaded_recordings()
-if not files:
-    st.info("Load a recording first (Load page).")
-    st.page_link("pages/load.py", label="Go to Load", icon=":material/upload_file:")
-    st.stop()
-
-names = [f.name for f in files]
-chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: names[i], key="explore_file")
-loaded = files[chosen]
+loaded = pick_recording("explore_file")
 try:
     rec = loaded.recording
     sources = rec.available_sources()
