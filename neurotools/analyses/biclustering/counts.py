@@ -73,6 +73,8 @@ def sample_dispersion(
     rng: np.random.Generator,
     a0: float = 1.0,
     b0: float = 1.0,
+    rw_steps: int = 0,
+    rw_step: float = 0.3,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Update the NB dispersions by CRT augmentation + a Metropolis-Hastings correction.
 
@@ -93,12 +95,19 @@ def sample_dispersion(
     rng : numpy.random.Generator
     a0, b0 : float
         Gamma prior shape and rate of r.
+    rw_steps : int
+        Random-walk Metropolis steps on ``log r_i`` against ``p(r_i | y_i, mu_i)`` (the CRT
+        variables integrated out) after the CRT step. When ``r`` is large against the counts the
+        CRT step barely moves it (almost every count is its own table); these steps do.
+    rw_step : float
+        Standard deviation of a random-walk step of ``log r``.
 
     Returns
     -------
     r : ndarray, shape (N,)
         New dispersions.
     accepted : ndarray of bool, shape (N,)
+        Whether the CRT step's proposal was accepted.
     """
     N = y.shape[0]
     sum_l = sample_crt(y, np.repeat(r[:, None], y.shape[1], 1), rng).sum(1)
@@ -109,4 +118,21 @@ def sample_dispersion(
     log_acc = (_log_target_r(r_new, y, mu, sum_l, a0, b0) - _log_target_r(r, y, mu, sum_l, a0, b0)
                + _log_gamma_pdf(r, shape, rate_rev) - _log_gamma_pdf(r_new, shape, rate_fwd))
     accept = np.log(rng.random(N)) < log_acc
-    return np.where(accept, r_new, r), accept
+    r = np.where(accept, r_new, r)
+    if rw_steps:
+        log_mu = np.log(mu)
+        cur = _log_marginal_r(r, y, log_mu, a0, b0)
+        for _ in range(rw_steps):
+            prop = r * np.exp(rw_step * rng.standard_normal(N))
+            new = _log_marginal_r(prop, y, log_mu, a0, b0)
+            ok = np.log(rng.random(N)) < new - cur
+            r = np.where(ok, prop, r)
+            cur = np.where(ok, new, cur)
+    return r, accept
+
+
+def _log_marginal_r(r, y, log_mu, a0, b0):
+    # log p(log r | y, mu) up to a constant, per neuron: Gamma(a0, b0) prior on r, the NB
+    # likelihood, and the Jacobian r of the log scale
+    return (a0 * np.log(r) - b0 * r
+            + nb_loglik(y, log_mu, np.broadcast_to(r[:, None], y.shape)).sum(1))

@@ -30,7 +30,8 @@ def test_crt_mean_is_the_harmonic_sum():
     assert sample_crt(np.zeros(3, int), np.ones(3), rng).tolist() == [0, 0, 0]
 
 
-def test_dispersion_step_geweke():
+@pytest.mark.parametrize("rw_steps", [0, 3])
+def test_dispersion_step_geweke(rw_steps):
     # Successive-conditional simulation: y | r from the model, r | y from the sampler step. If
     # the step leaves p(r | y) invariant, r keeps its Gamma(1, 1) prior marginal.
     rng = np.random.default_rng(0)
@@ -40,7 +41,7 @@ def test_dispersion_step_geweke():
     acc = []
     for _ in range(40):
         y = rng.poisson(rng.gamma(r[:, None], mu / r[:, None]))
-        r, a = sample_dispersion(y, mu, r, rng)
+        r, a = sample_dispersion(y, mu, r, rng, rw_steps=rw_steps)
         acc.append(a.mean())
     assert stats.kstest(r, stats.gamma(1.0).cdf).pvalue > 0.001
     assert np.mean(acc) > 0.3
