@@ -117,14 +117,15 @@ def sample_states_collapsed(
     s0: float = 0.01,
     nu_extra: float = 2.0,
     v0: float = 1.0,
+    init: np.ndarray | None = None,
 ) -> np.ndarray:
     """One collapsed Gibbs sweep over the states with every regime's (A, b, Q) integrated out.
 
     Site t (t >= 1) carries the move ``X_{t-1} -> X_t``; its conditional given all other states,
     the latents and the transition matrix is proportional to
     ``trans[s_{t-1}, l] trans[l, s_{t+1}]`` times the MNIW posterior predictive (a multivariate
-    Student-t) of the move under regime l's other moves. Bin 0 (no move) uses a uniform initial
-    distribution. Each regime's posterior is kept by rank-one up/down-dates (refreshed every
+    Student-t) of the move under regime l's other moves; the first move (t = 1) has distribution
+    ``init`` (uniform if None) and bin 0 (no move) is given bin 1's state. Each regime's posterior is kept by rank-one up/down-dates (refreshed every
     sweep). The sweep leaves ``p(states | X, trans)`` invariant; drawing (A, b, Q) from their
     conditional afterwards completes a valid block update of (states, A, b, Q).
 
@@ -136,6 +137,8 @@ def sample_states_collapsed(
     rng : numpy.random.Generator
     s0, nu_extra, v0 : float
         MNIW prior, as in :func:`sample_dynamics`.
+    init : ndarray, shape (L,), optional
+        Distribution of the first move's state (uniform if None).
 
     Returns
     -------
@@ -178,10 +181,6 @@ def sample_states_collapsed(
         return lg_half[key]
 
     u_all = rng.random(T)
-    # bin 0: only the transition into bin 1 matters
-    w = logT[:, states[1]]
-    p = np.exp(w - w.max())
-    states[0] = min(int(np.searchsorted(np.cumsum(p), u_all[0] * p.sum())), L - 1)
     for t in range(1, T):
         z, y = Z[t - 1], Y[t - 1]
         a = states[t]
@@ -205,8 +204,11 @@ def sample_states_collapsed(
         quad = np.einsum("li,li->l", e, Se) / g
         v = nu - D + 1
         const = np.array([lg(vv) for vv in v])
-        logp = (const - 0.5 * (ldS + D * np.log(g / v)) - 0.5 * (v + D) * np.log1p(quad)
-                + logT[states[t - 1]])
+        logp = const - 0.5 * (ldS + D * np.log(g / v)) - 0.5 * (v + D) * np.log1p(quad)
+        if t > 1:
+            logp = logp + logT[states[t - 1]]
+        elif init is not None:                      # the first move's state ~ init
+            logp = logp + np.log(init)
         if t + 1 < T:
             logp = logp + logT[:, states[t + 1]]
         p = np.exp(logp - logp.max())
@@ -222,4 +224,5 @@ def sample_states_collapsed(
         Si[b] = Si[b] - np.outer(Sie, Sie) / (gb * (1.0 + qb))
         ldS[b] = ldS[b] + np.log1p(qb)
         nu[b] += 1
+    states[0] = states[1]                           # bin 0 carries no move
     return states

@@ -1,7 +1,8 @@
 """The population state sequence: a sticky HDP-HMM (weak limit) over switching AR(1) dynamics.
 
-States ``s_t`` in {0..L-1}; the state of bin t governs the move of the latents from t-1 to t
-(bin 0 has no dynamics term and a uniform initial distribution). Transition rows follow the
+States ``s_t`` in {0..L-1}; the state of bin t governs the move of the latents from t-1 to t.
+The chain of states runs over the T - 1 moves; bin 0 has no move and is given bin 1's state
+(the sampler's convention, :meth:`.sampler.Chain.update_states`). Transition rows follow the
 sticky HDP weak limit of Fox et al. (2011): ``beta ~ Dir(gamma / L)``,
 ``pi_j ~ Dir(alpha beta + kappa e_j)``; the global weights are resampled with the auxiliary
 table counts (with the sticky "override" correction).
@@ -114,17 +115,21 @@ def sample_sticky_hdp(
     gamma: float,
     kappa: float,
     rng: np.random.Generator,
+    first_from_beta: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One Gibbs sweep of the global weights and transition rows given the state path.
 
     Parameters
     ----------
     states : ndarray of int, shape (T,)
+        The state chain (``states[0]`` is the first state).
     beta : ndarray, shape (L,)
         Current global state weights.
     alpha, gamma, kappa : float
         HDP concentrations and self-transition bias.
     rng : numpy.random.Generator
+    first_from_beta : bool
+        The first state is a draw from ``beta`` (adds one count to its global weight).
 
     Returns
     -------
@@ -141,6 +146,9 @@ def sample_sticky_hdp(
     w = rng.binomial(diag, p_override)
     mbar = m.astype(float)
     mbar[np.diag_indices(L)] -= w
-    beta = sample_dirichlet(gamma / L + mbar.sum(0), rng)
+    counts = mbar.sum(0)
+    if first_from_beta and len(states):
+        counts[states[0]] += 1.0
+    beta = sample_dirichlet(gamma / L + counts, rng)
     trans = sample_dirichlet(alpha * beta[None, :] + kappa * np.eye(L) + n, rng)
     return beta, trans

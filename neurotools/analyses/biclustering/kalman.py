@@ -221,10 +221,12 @@ def log_evidence(J_obs, h_obs, states, A, b, Q) -> float:
                            0.0))
 
 
-def sample_window_states(trans, left, right, n, rng):
+def sample_window_states(trans, left, right, n, rng, init=None):
     """Draw n states from the Markov chain ``trans`` between fixed ``left`` and ``right`` states.
 
-    ``left`` is the state before the window; ``right`` the state after it (None: no right end).
+    ``left`` is the state before the window (None: the window starts at the first move, whose
+    state has distribution ``init``, uniform if None); ``right`` the state after it (None: no
+    right end).
     Returns the states and the log probability of the draw under this conditional.
     """
     L = trans.shape[0]
@@ -239,7 +241,7 @@ def sample_window_states(trans, left, right, n, rng):
     logq = 0.0
     prev = left
     for i in range(n):
-        w = trans[prev] * msg[i + 1] if i + 1 <= n else trans[prev]
+        w = _row(trans, prev, init) * msg[i + 1]
         w = w / w.sum()
         k = min(int(np.searchsorted(np.cumsum(w), rng.random())), L - 1)
         out[i] = k
@@ -248,7 +250,14 @@ def sample_window_states(trans, left, right, n, rng):
     return out, logq
 
 
-def window_log_q(trans, left, right, seg):
+def _row(trans, prev, init):
+    """Distribution of the next state: ``trans[prev]``, or ``init`` for the first move."""
+    if prev is not None:
+        return trans[prev]
+    return np.full(trans.shape[0], 1.0 / trans.shape[0]) if init is None else np.asarray(init)
+
+
+def window_log_q(trans, left, right, seg, init=None):
     """Log probability of ``seg`` under :func:`sample_window_states`' conditional."""
     n, L = len(seg), trans.shape[0]
     msg = np.ones((n + 1, L))
@@ -259,20 +268,22 @@ def window_log_q(trans, left, right, seg):
         msg[i] /= msg[i].sum()
     logq, prev = 0.0, left
     for i in range(n):
-        w = trans[prev] * msg[i + 1]
+        w = _row(trans, prev, init) * msg[i + 1]
         logq += np.log(w[seg[i]] / w.sum())
         prev = seg[i]
     return logq
 
 
-def window_state_moves(J_obs, h_obs, states, A, b, Q, trans, rng, max_len: int = 30):
+def window_state_moves(J_obs, h_obs, states, A, b, Q, trans, rng, max_len: int = 30,
+                       init=None):
     """Metropolis-Hastings moves of the states with the latent path integrated out.
 
     Target: ``p(states | J, h, A, b, Q, trans)`` with X marginalised by Kalman filtering (the
     Polya-gamma Gaussian pseudo-likelihood ``J, h``). [1, T) is cut into consecutive windows of
     random lengths (uniform on 1..max_len, independent of the states); left to right, each
     window's states are proposed from the transition chain conditioned on the states on both
-    sides, so the Hastings ratio is the evidence ratio ``Z(new) / Z(old)``, evaluated from cached
+    sides (the first move's state from ``init``, uniform if None; bin 0 copies bin 1), so the
+    Hastings ratio is the evidence ratio ``Z(new) / Z(old)``, evaluated from cached
     forward messages (left) and backward messages (right, unaffected by changes to the left).
 
     Returns
@@ -297,9 +308,9 @@ def window_state_moves(J_obs, h_obs, states, A, b, Q, trans, rng, max_len: int =
             m.Jf[t], m.hf[t], m.lf[t] = m.forward_step(m.Jf[t - 1], m.hf[t - 1], m.lf[t - 1],
                                                        states[t], t)
         valid = t1 - 1
-        left = states[t1 - 1]
+        left = states[t1 - 1] if t1 > 1 else None     # bin 0 carries no move
         right = states[t2] if t2 < T else None
-        new, _ = sample_window_states(trans, left, right, t2 - t1, rng)
+        new, _ = sample_window_states(trans, left, right, t2 - t1, rng, init)
         if not np.array_equal(new, states[t1:t2]):
             Jn, hn, ln = m.Jf[t1 - 1], m.hf[t1 - 1], m.lf[t1 - 1]
             for t in range(t1, t2):
@@ -315,4 +326,5 @@ def window_state_moves(J_obs, h_obs, states, A, b, Q, trans, rng, max_len: int =
                 states[t1:t2] = new
                 n_acc += 1
         t1 = t2
+    states[0] = states[1]
     return states, n_acc

@@ -10,8 +10,10 @@ Model (N neurons, T bins, p factors per cluster, counts ``y[i, t]``)::
 The sweep (:meth:`Chain.step`): neuron labels (Neal's algorithm 8, one auxiliary cluster, with
 each neuron's loadings integrated by a Laplace approximation; then ``split_merge`` split-merge
 Metropolis-Hastings moves of whole clusters, :mod:`.splitmerge`) -> dynamics -> latents by
-Polya-gamma augmentation + FFBS -> identifiability projection -> states by FFBS + transition
-rows -> dynamics -> (d_i, c_i) by PG regression -> r_i by CRT + Metropolis-Hastings.
+Polya-gamma augmentation + FFBS -> scale moves of each latent dimension with the dynamics
+integrated out (:mod:`.scalemoves`), dynamics -> identifiability projection -> states by FFBS +
+transition rows -> dynamics -> (d_i, c_i) by PG regression -> r_i by CRT + Metropolis-Hastings,
+then random-walk Metropolis steps on log r_i against the NB likelihood.
 For the Poisson model the PG blocks use an NB with large dispersion ``R`` as proposal and are
 corrected by Metropolis-Hastings (the PG kernel is reversible for the NB target, so the
 acceptance ratio is the Poisson/NB likelihood ratio).
@@ -46,6 +48,7 @@ from neurotools.analyses.biclustering.hmm import (
 from neurotools.analyses.biclustering.kalman import ffbs, window_state_moves
 from neurotools.analyses.biclustering.mfm import log_v_coefficients, new_cluster_log_weights
 from neurotools.analyses.biclustering.polyagamma import sample_pg
+from neurotools.analyses.biclustering.scalemoves import latent_scale_moves
 from neurotools.analyses.biclustering.splitmerge import split_merge_move
 
 #: Dispersion of the NB proposal used for the Poisson model.
@@ -82,6 +85,15 @@ class ModelConfig:
     g0_rho: float = 0.95
     g0_sd: float = 0.3
     split_merge: int = 2
+    #: column covariance scale of the MNIW prior of (A, b) (``V0 = dynamics_v0 I``)
+    dynamics_v0: float = 1.0
+    #: the first move's state is a draw from the HDP global weights (else uniform)
+    first_from_beta: bool = True
+    #: scale moves of the latent paths with (A, b, Q) integrated out (:mod:`.scalemoves`)
+    scale_moves: bool = True
+    #: random-walk Metropolis steps on log r_i after the CRT step of the dispersion
+    dispersion_rw_steps: int = 4
+    scale_step: float = 0.05
 
 
 @dataclass
@@ -163,13 +175,18 @@ class Chain:
         beta = np.full(L, 1.0 / L)
         trans = sample_dirichlet(cfg.hdp_alpha * beta[None, :] + cfg.hdp_kappa * np.eye(L), rng)
         s = ChainState(z, lat, d, c, r, states, beta, trans, *(None,) * 3)
-        s.A, s.b, s.Q = sample_dynamics(self._X(s), states, L, rng)
+        s.A, s.b, s.Q = sample_dynamics(self._X(s), states, L, rng, v0=cfg.dynamics_v0)
         return s
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def _X(s: ChainState) -> np.ndarray:
         return s.lat.reshape(s.lat.shape[0], -1)
+
+    def _draw_dynamics(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(A, b, Q) of every state from their MNIW conditional given the latents and states."""
+        s = self.state
+        return sample_dynamics(self._X(s), s.states, self.L, self.rng, v0=self.cfg.dynamics_v0)
 
     def loglik(self, log_mu: np.ndarray | None = None) -> float:
         """Log-likelihood of all counts under the current state."""
@@ -199,19 +216,24 @@ class Chain:
         s = self.state
         if self.cfg.update_labels:
             self.update_labels()
-            s.A, s.b, s.Q = sample_dynamics(self._X(s), s.states, self.L, self.rng)
+            s.A, s.b, s.Q = self._draw_dynamics()
         self.update_latents()
+        if self.cfg.scale_moves:
+            # (A, b, Q) are integrated out of the moves, so they are redrawn right after
+            latent_scale_moves(self, self.cfg.scale_step)
+            s.A, s.b, s.Q = self._draw_dynamics()
         if self.cfg.project:
             self.project()
         for _ in range(max(1, self.cfg.state_sweeps) if self.cfg.update_states else 0):
             self.update_states()
-            s.A, s.b, s.Q = sample_dynamics(self._X(s), s.states, self.L, self.rng)
+            s.A, s.b, s.Q = self._draw_dynamics()
         if not self.cfg.update_states:
-            s.A, s.b, s.Q = sample_dynamics(self._X(s), s.states, self.L, self.rng)
+            s.A, s.b, s.Q = self._draw_dynamics()
         self.update_loadings()
         if self.cfg.model == "nb":
             mu = np.exp(log_rates(s))
-            s.r, _ = sample_dispersion(self.y, mu, s.r, self.rng)
+            s.r, _ = sample_dispersion(self.y, mu, s.r, self.rng,
+                                       rw_steps=self.cfg.dispersion_rw_steps)
 
     def update_latents(self) -> None:
         """Draw all clusters' latent paths jointly by PG augmentation + FFBS."""
@@ -232,7 +254,8 @@ class Chain:
             # (states, latents) as one block given the Polya-gamma draws: states by MH with the
             # latents integrated out, then the latents from their conditional
             s.states, _ = window_state_moves(J, h, s.states, s.A, s.b, s.Q, s.trans, self.rng,
-                                             self.cfg.window_max_len)
+                                             self.cfg.window_max_len,
+                                             self._first_state_distribution())
         X_new = ffbs(J, h, s.states, s.A, s.b, s.Q, self.rng)
         if self.cfg.model == "poisson":
             lat_new = X_new.reshape(T, K, q)
@@ -269,16 +292,33 @@ class Chain:
         s.d, s.c = draw[:, 0].copy(), draw[:, 1:].copy()
 
     def update_states(self) -> None:
-        """Draw the state path by FFBS, then the HDP weights and transition rows."""
+        """Draw the state path by FFBS, then the HDP weights and transition rows.
+
+        The HMM runs over the ``T - 1`` moves ``X_{t-1} -> X_t`` (state of bin t, t >= 1); the
+        first move's state is a draw from the global weights ``beta`` (``first_from_beta``;
+        uniform otherwise). Bin 0 carries no move, so it is given bin 1's state rather than a
+        free state that no data inform.
+        """
         s, cfg = self.state, self.cfg
+        if self.T < 2:
+            return
         ll = ar_loglik(self._X(s), s.A, s.b, s.Q)
-        init = np.full(self.L, 1.0 / self.L)
-        s.states, _ = forward_backward_sample(ll, s.trans, init, self.rng)
+        init = self._first_state_distribution()
+        # the chain of states runs over the T - 1 moves; bin 0 (no move) copies bin 1's state
+        moves, _ = forward_backward_sample(ll[1:], s.trans, init, self.rng)
+        s.states = np.concatenate([moves[:1], moves])
         if cfg.collapsed_states:
             # (A, b, Q) integrated out; the caller redraws them from their conditional next
-            s.states = sample_states_collapsed(self._X(s), s.states, s.trans, self.rng)
-        s.beta, s.trans = sample_sticky_hdp(s.states, s.beta, cfg.hdp_alpha, cfg.hdp_gamma,
-                                            cfg.hdp_kappa, self.rng)
+            s.states = sample_states_collapsed(self._X(s), s.states, s.trans, self.rng,
+                                               v0=cfg.dynamics_v0, init=init)
+        s.beta, s.trans = sample_sticky_hdp(s.states[1:], s.beta, cfg.hdp_alpha, cfg.hdp_gamma,
+                                            cfg.hdp_kappa, self.rng, cfg.first_from_beta)
+
+    def _first_state_distribution(self) -> np.ndarray:
+        """Distribution of the first move's state: the global HDP weights, or uniform."""
+        if self.cfg.first_from_beta:
+            return self.state.beta / self.state.beta.sum()
+        return np.full(self.L, 1.0 / self.L)
 
     def project(self) -> None:
         """Centre each cluster's latents over time and rotate its factors to diagonal x'x.
@@ -477,6 +517,7 @@ def initial_states(y: np.ndarray, z: np.ndarray, k: int, rng: np.random.Generato
         return np.zeros(T, dtype=np.int64)
     feat = (feat - feat.mean(0)) / np.where(sd > 1e-9, sd, 1.0)
     _, lab = kmeans2(feat, k, seed=rng, minit="++")
+    lab[0] = lab[1]                        # bin 0 carries no move: it shares bin 1's state
     return _relabel(lab)
 
 

@@ -40,3 +40,16 @@ def test_initial_states_separate_quiet_from_oscillating_bins():
     assert permuted_accuracy(sim["state_sequence"], start) > 0.75
     flat = initial_states(np.ones((4, 200)), np.zeros(4, int), 2, np.random.default_rng(0))
     assert np.all(flat == 0)
+
+
+def test_bin_zero_shares_the_first_moves_state():
+    # bin 0 carries no latent move, so it can hold no state of its own (before this rule a lone
+    # state at bin 0 was "occupied" in 37% of the draws on the paper's simulation)
+    sim = simulate_counts(SimParams(n_neurons=12, n_bins=120), 1)
+    y = sim["counts"].T
+    for cfg in (ModelConfig(), ModelConfig(window_moves=True, collapsed_states=True)):
+        chain = Chain(y, cfg, np.random.default_rng(3))
+        assert chain.state.states[0] == chain.state.states[1]
+        for _ in range(15):
+            chain.step()
+            assert chain.state.states[0] == chain.state.states[1]

@@ -1,7 +1,7 @@
 """State moves with the latent path integrated out (Kalman evidence of the Polya-gamma
 pseudo-observations): the evidence equals the dense Gaussian integral, and the window
-Metropolis-Hastings moves (plus an exact Gibbs step for bin 0) sample the exact posterior of the
-state path, all 2^5 paths enumerated.
+Metropolis-Hastings moves sample the exact posterior of the state path (bin 0 shares bin 1's
+state; all 2^4 paths of the 5-bin problem enumerated).
 """
 
 import itertools
@@ -73,6 +73,12 @@ def test_window_proposal_probability_matches_its_draws():
     total = sum(np.exp(window_log_q(trans, 0, 2, np.array(p)))
                 for p in itertools.product(range(3), repeat=3))
     assert np.isclose(total, 1.0)
+    # a window at the first move (no left state) starts from a uniform distribution
+    total = sum(np.exp(window_log_q(trans, None, 2, np.array(p)))
+                for p in itertools.product(range(3), repeat=3))
+    assert np.isclose(total, 1.0)
+    seg, logq = sample_window_states(trans, None, 2, 3, rng)
+    assert np.isclose(logq, window_log_q(trans, None, 2, seg))
     for seg, k in counts.items():
         p = np.exp(window_log_q(trans, 0, 2, np.array(seg)))
         assert abs(k / n - p) < 5 * np.sqrt(p * (1 - p) / n) + 1e-3
@@ -81,8 +87,9 @@ def test_window_proposal_probability_matches_its_draws():
 def test_window_moves_sample_the_exact_state_posterior():
     J, h, A, b, Q = _problem()
     trans = np.array([[0.8, 0.2], [0.3, 0.7]])
-    paths = list(itertools.product(range(L), repeat=T))
-    lp = np.array([sum(np.log(trans[p[t - 1], p[t]]) for t in range(1, T))
+    # the state chain runs over the T - 1 moves (uniform first move); bin 0 copies bin 1
+    paths = [(p[0],) + p for p in itertools.product(range(L), repeat=T - 1)]
+    lp = np.array([sum(np.log(trans[p[t - 1], p[t]]) for t in range(2, T))
                    + log_evidence(J, h, np.array(p), A, b, Q) for p in paths])
     exact = np.exp(lp - lp.max())
     exact /= exact.sum()
@@ -92,9 +99,8 @@ def test_window_moves_sample_the_exact_state_posterior():
     st = np.zeros(T, np.int64)
     n = 20000
     for _ in range(n):
-        w = trans[:, st[1]]
-        st[0] = rng.choice(L, p=w / w.sum())       # bin 0 by exact Gibbs
         st, _ = window_state_moves(J, h, st, A, b, Q, trans, rng, max_len=3)
+        assert st[0] == st[1]
         counts[index[tuple(st)]] += 1
     freq = counts / n
     se = np.sqrt(exact * (1 - exact) / n) * 3        # autocorrelation allowance
