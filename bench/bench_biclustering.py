@@ -7,6 +7,7 @@ Usage::
     .venv/bin/python bench/bench_biclustering.py --recovery --state-moves both   # optional moves
     .venv/bin/python bench/bench_biclustering.py --recovery --seed 1   # another simulation
     .venv/bin/python bench/bench_biclustering.py --start-study --seeds 0,1,2,3,4,5   # starts only
+    .venv/bin/python bench/bench_biclustering.py --state-ceiling --seeds 0,1,2    # truth-fixed
 
 Reference numbers (spec, the author's code on this 2-core machine): about 2.0 s per iteration at
 N = 30, T = 500, L = 10, and about 5 GB of stored draws for 10000 iterations.
@@ -206,6 +207,53 @@ def start_study(seeds: list[int]) -> None:
         print("| " + " | ".join(row) + " |", flush=True)
 
 
+# ---------------------------------------------------------------- ceiling of state accuracy
+# How well can the state path be known from these counts at all? Every parameter is fixed at the
+# simulation's truth (neuron partition, d, c, r = 10, both states' A and Q, b = 0, a 2-state
+# transition matrix with mean stay 50 bins) and only the latent path and the states are sampled
+# (window moves with the latents integrated out, latent FFBS, state FFBS). The accuracy of these
+# draws bounds what the full model, which must also learn the parameters, can reach.
+
+
+def state_ceiling(seeds: list[int], sweeps: int = 400) -> None:
+    """Print the state accuracy of the posterior with every parameter at the truth."""
+    from neurotools.analyses.biclustering.fit import permuted_accuracy
+    from neurotools.analyses.biclustering.hmm import ar_loglik, forward_backward_sample
+    from neurotools.analyses.biclustering.simulate import simulate_counts
+
+    print("| seed | per-draw accuracy | marginal-mode accuracy | wrong bins (marginal mode) |")
+    print("|---|---|---|---|")
+    for seed in seeds:
+        sim = simulate_counts(SimParams(), seed)
+        y, truth = sim["counts"].T, sim["state_sequence"]
+        N, T = y.shape
+        X = sim["latents"].reshape(T, -1)
+        D = X.shape[1]
+        A = sim["dynamics"]
+        rng = np.random.default_rng(seed)
+        chain = Chain(y, ModelConfig(max_states=2, window_moves=True, update_labels=False,
+                                     split_merge=0), rng)
+        s = chain.state
+        s.z, s.d, s.c = sim["neuron_clusters"].copy(), sim["d"].copy(), sim["c"].copy()
+        s.r, s.lat = np.full(N, 10.0), sim["latents"].copy()
+        s.A, s.b, s.Q = A, np.zeros((2, D)), np.stack([0.01 * np.eye(D)] * 2)
+        s.trans = np.array([[0.98, 0.02], [0.02, 0.98]])
+        s.beta = np.array([0.5, 0.5])
+        s.states = np.zeros(T, np.int64)                 # a cold start: one state
+        marg, acc = np.zeros(T), []
+        for it in range(sweeps):
+            chain.update_latents()
+            ll = ar_loglik(chain._X(s), s.A, s.b, s.Q)
+            moves, _ = forward_backward_sample(ll[1:], s.trans, s.beta, rng)
+            s.states = np.concatenate([moves[:1], moves])
+            if it >= sweeps // 4:
+                marg += s.states
+                acc.append((s.states == truth).mean())
+        mode = (marg / len(acc) > 0.5).astype(int)
+        print(f"| {seed} | {np.mean(acc):.3f} | {permuted_accuracy(truth, mode):.3f} "
+              f"| {int((mode != truth).sum())} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iters", type=int, default=10, help="timed sweeps per size")
@@ -216,8 +264,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="simulation seed of the recovery run")
     ap.add_argument("--start-study", action="store_true",
                     help="only score candidate starting neuron partitions against the truth")
-    ap.add_argument("--seeds", default="0,1,2,3,4,5", help="simulation seeds of --start-study")
+    ap.add_argument("--seeds", default="0,1,2,3,4,5",
+                    help="simulation seeds of --start-study / --state-ceiling")
+    ap.add_argument("--state-ceiling", action="store_true",
+                    help="only the state accuracy reachable with every parameter at the truth")
     args = ap.parse_args()
+    if args.state_ceiling:
+        state_ceiling([int(v) for v in args.seeds.split(",")])
+        return
     if args.start_study:
         start_study([int(v) for v in args.seeds.split(",")])
         return

@@ -282,7 +282,10 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
     state_psm = None
     if outs[0].state_psm_sum is not None:
         state_psm = (sum(o.state_psm_sum.astype(float) for o in outs) / kept).astype(np.float32)
-    state_maxpear, state_dahl = point_partitions(paths, None, max_candidates=100)
+    # maxPEAR searches the draws and the cuts of the state PSM's average-linkage tree (Fritsch &
+    # Ickstadt 2009); the PSM is kept for T <= MAX_STATE_PSM bins
+    state_maxpear, state_dahl = point_partitions(
+        paths, None if state_psm is None else state_psm.astype(float), max_candidates=100)
     k_post = sum(o.k_hist for o in outs) / kept
     s_post = sum(o.s_hist for o in outs) / kept
     burn = params.burn_in

@@ -31,7 +31,8 @@ def simulate_counts(params: SimParams, seed: int) -> dict[str, np.ndarray]:
     -------
     dict
         ``counts`` (T, N) int, ``neuron_clusters`` (N,), ``state_sequence`` (T,),
-        ``latents`` (T, J, 1 + p), ``d`` (N,), ``c`` (N, p), ``log_rate`` (T, N).
+        ``latents`` (T, J, 1 + p), ``d`` (N,), ``c`` (N, p), ``log_rate`` (T, N),
+        ``dynamics`` (2, J (1 + p), J (1 + p)): each state's A (b = 0, Q = 0.01 I).
     """
     rng = np.random.default_rng(seed)
     N, J, p, T = params.n_neurons, params.n_clusters, params.latent_dim, params.n_bins
@@ -65,7 +66,7 @@ def simulate_counts(params: SimParams, seed: int) -> dict[str, np.ndarray]:
     else:
         counts = rng.poisson(mu)
     return dict(counts=counts.astype(np.int64), neuron_clusters=z, state_sequence=states,
-                latents=lat, d=d, c=c, log_rate=log_rate)
+                latents=lat, d=d, c=c, log_rate=log_rate, dynamics=np.stack(A))
 
 
 def counts_to_spike_times(counts: np.ndarray, bin_size: float,
