@@ -21,6 +21,7 @@ from neurotools.analyses.biclustering.sampler import Chain, ModelConfig, log_rat
 from neurotools.analyses.biclustering.summaries import (
     adjusted_rand,
     bulk_ess,
+    convergence_warnings,
     point_partitions,
     relabel,
     split_rhat,
@@ -355,6 +356,7 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         "notes": ("state_sequence / neuron_clusters are maxPEAR point partitions; *_dahl are "
                   "Dahl's; loglik_trace is chain 1 (loglik_traces has every chain)."),
     }
+    info["convergence_warnings"] = convergence_warnings(metrics)
     if device != "cpu":
         info["device_note"] = f"'{device}' was requested; the sampler runs on the CPU (numpy)."
     return Result(

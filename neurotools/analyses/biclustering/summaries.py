@@ -191,3 +191,47 @@ def bulk_ess(x: np.ndarray) -> float:
         tau += 2 * pair
     tau = max(tau, 1.0 / np.log10(m * n + 10))
     return float(m * n / tau)
+
+
+#: Quantities whose split R-hat is checked, with the words a user reads.
+RHAT_CHECKS = (("rhat_loglik", "the log-likelihood"),
+               ("rhat_n_clusters", "the number of neuron clusters"),
+               ("rhat_n_states", "the number of occupied states"))
+
+
+def convergence_warnings(metrics: dict, rhat_max: float = 1.05, ari_min: float = 0.9,
+                         ess_min: float = 100.0) -> list[str]:
+    """Plain-language warnings when the chains have not converged (Vehtari et al. 2021 limits).
+
+    Parameters
+    ----------
+    metrics : dict
+        A bi-clustering result's metrics (``rhat_*``, ``ess_bulk_loglik``,
+        ``min_pairwise_chain_ari``).
+    rhat_max : float
+        Largest acceptable split R-hat.
+    ari_min : float
+        Smallest acceptable adjusted Rand index between two chains' neuron partitions.
+    ess_min : float
+        Smallest acceptable bulk ESS of the log-likelihood.
+
+    Returns
+    -------
+    list of str
+        One sentence per failed check (empty when every check passes or cannot be computed).
+    """
+    out = []
+    for key, words in RHAT_CHECKS:
+        v = metrics.get(key)
+        if v is not None and np.isfinite(v) and v > rhat_max:
+            out.append(f"The chains disagree on {words} (split R-hat {v:.2f} > {rhat_max}): "
+                       "treat it as uncertain; run more iterations or chains.")
+    ari = metrics.get("min_pairwise_chain_ari")
+    if ari is not None and np.isfinite(ari) and ari < ari_min:
+        out.append(f"Two chains end in different neuron partitions (ARI {ari:.2f} < {ari_min}): "
+                   "the clusters depend on the start; compare the chains' partitions.")
+    ess = metrics.get("ess_bulk_loglik")
+    if ess is not None and np.isfinite(ess) and ess < ess_min:
+        out.append(f"Few effective draws of the log-likelihood (bulk ESS {ess:.0f} < "
+                   f"{ess_min:.0f}): posterior summaries are noisy; run more iterations.")
+    return out

@@ -132,3 +132,20 @@ def test_poisson_model_runs_and_finds_the_clusters():
     assert res.device == "cpu" and "device_note" in res.info
     assert np.isfinite(res.arrays["loglik_trace"]).all()
     assert res.metrics["truth_neuron_ari"] >= 0.9
+
+
+def test_command_line_prints_convergence_warnings(tmp_path, capsys):
+    from neurotools.cli import main
+
+    sim = tmp_path / "sim.nwb"
+    assert main(["simulate", "bicluster", "--out", str(sim), "--set", "n_neurons=6",
+                 "--set", "n_bins=60"]) == 0
+    out = tmp_path / "res"
+    assert main(["run", "bicluster", str(sim), "--out", str(out), "--set", "iterations=12",
+                 "--set", "burn_in=4", "--set", "chains=2"]) == 0
+    res = Result.load(out)
+    warnings = res.info["convergence_warnings"]
+    assert any("effective draws" in w for w in warnings)      # 16 draws cannot reach ESS 100
+    err = capsys.readouterr().err
+    for w in warnings:
+        assert f"warning: {w}" in err

@@ -37,6 +37,8 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     assert any("states over the raster" in t for t in titles)
     labels = [m.label for m in app.metric]
     assert "Neuron clusters (point)" in labels
+    # 4 kept draws of one chain: the page says the summaries rest on few effective draws
+    assert any("effective draws" in w.value for w in app.warning)
 
 
 def test_page_asks_for_a_recording_first(app):  # noqa: F811

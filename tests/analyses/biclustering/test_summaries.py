@@ -9,6 +9,7 @@ from neurotools.analyses.biclustering.fit import permuted_accuracy
 from neurotools.analyses.biclustering.summaries import (
     adjusted_rand,
     bulk_ess,
+    convergence_warnings,
     partition_scores,
     point_partitions,
     split_rhat,
@@ -78,3 +79,18 @@ def test_rhat_and_ess():
     for t in range(1, 4000):
         ar[:, t] = rho * ar[:, t - 1] + e[:, t]
     assert bulk_ess(ar) == pytest.approx(16000 * (1 - rho) / (1 + rho), rel=0.25)
+
+
+def test_convergence_warnings_name_each_failed_check():
+    good = {"rhat_loglik": 1.01, "rhat_n_clusters": 1.0, "rhat_n_states": 1.04,
+            "min_pairwise_chain_ari": 1.0, "ess_bulk_loglik": 400.0}
+    assert convergence_warnings(good) == []
+    bad = {**good, "rhat_n_states": 1.5, "min_pairwise_chain_ari": 0.47, "ess_bulk_loglik": 16.0}
+    w = convergence_warnings(bad)
+    assert len(w) == 3
+    assert "number of occupied states" in w[0] and "1.50" in w[0]
+    assert "different neuron partitions" in w[1] and "0.47" in w[1]
+    assert "bulk ESS 16" in w[2]
+    # one chain: R-hat and chain ARI are undefined (nan) and say nothing
+    assert convergence_warnings({**good, "rhat_loglik": float("nan"),
+                                 "min_pairwise_chain_ari": float("nan")}) == []
