@@ -209,4 +209,10 @@ def diagnostics_rows(result: Result) -> list[dict[str, object]]:
     keys = ("rhat_loglik", "rhat_n_clusters", "rhat_n_states", "ess_bulk_loglik",
             "ess_bulk_n_clusters", "ess_bulk_n_states", "min_pairwise_chain_ari",
             "seconds_per_iteration", "ppc_extreme_fraction")
-    return [{"diagnostic": k, "value": result.metrics.get(k)} for k in keys if k in result.metrics]
+    rows = [{"diagnostic": k, "value": f"{float(result.metrics[k]):.4g}"} for k in keys
+            if k in result.metrics and result.metrics[k] is not None]
+    starts = result.info.get("start_clusters_per_chain")
+    if starts:
+        rows.append({"diagnostic": f"starting clusters per chain ({result.info.get('starts')})",
+                     "value": ", ".join(str(k) for k in starts)})
+    return rows

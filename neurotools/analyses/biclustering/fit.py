@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -72,6 +72,7 @@ class ChainOutput:
     ppc_n: int = 0
     dispersion_sum: np.ndarray = None         # (N,)
     seconds: float = 0.0
+    start_clusters: int = 0                   # clusters of the starting partition
 
 
 def _ppc_stats(y: np.ndarray) -> np.ndarray:
@@ -94,7 +95,7 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
         loglik=np.empty(job.iterations), n_clusters=np.empty(job.iterations, np.int64),
         n_states=np.empty(job.iterations, np.int64), k_hist=np.zeros(N + 1),
         s_hist=np.zeros(L + 1), ppc_exceed=np.zeros((N, len(PPC_STATS))),
-        dispersion_sum=np.zeros(N),
+        dispersion_sum=np.zeros(N), start_clusters=chain.state.K,
     )
     parts, paths = [], []
     obs_stats = _ppc_stats(chain.y)
@@ -135,6 +136,14 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
     out.state_paths = np.array(paths, np.int64).reshape(-1, T)
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def start_shift(chain: int) -> int:
+    """Shift of chain ``chain``'s starting number of clusters under spread starts.
+
+    0, +1, -1, +2, -2, ... (chain 0 keeps the data-driven start).
+    """
+    return (chain + 1) // 2 * (1 if chain % 2 else -1)
 
 
 def _run_chain_item(job: ChainJob) -> ChainOutput:
@@ -250,7 +259,9 @@ def run(
     cfg = ModelConfig(model=params.model, latent_dim=params.latent_dim,
                       max_states=params.max_states, neuron_prior=params.neuron_prior,
                       r_k=params.cluster_rate, hdp_kappa=params.sticky_kappa)
-    jobs = [ChainJob(y, cfg, (int(seed), c), params.iterations, params.burn_in, c)
+    jobs = [ChainJob(y, replace(cfg, init_shift=start_shift(c) if params.starts == "spread"
+                                else 0),
+                     (int(seed), c), params.iterations, params.burn_in, c)
             for c in range(params.chains)]
     report = progress
     if executor is None:
@@ -356,6 +367,13 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         "notes": ("state_sequence / neuron_clusters are maxPEAR point partitions; *_dahl are "
                   "Dahl's; loglik_trace is chain 1 (loglik_traces has every chain)."),
     }
+    info["starts"] = params.starts
+    info["start_clusters_per_chain"] = [int(o.start_clusters) for o in outs]
+    if params.starts == "shared" and len(outs) > 1:
+        info["start_note"] = (
+            "All chains started from the same neuron partition, so their agreement on the "
+            "clusters does not show that the answer is independent of the start; rerun with "
+            "starts=spread to test it.")
     info["convergence_warnings"] = convergence_warnings(metrics)
     if device != "cpu":
         info["device_note"] = f"'{device}' was requested; the sampler runs on the CPU (numpy)."

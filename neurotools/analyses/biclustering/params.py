@@ -39,6 +39,10 @@ class BiclusterParams(Params):
                                 low_open=True, high_open=True)
     sticky_kappa: float = param(10.0, help="Self-transition bias of the sticky HDP-HMM.",
                                 low=0.0, high=1e6)
+    starts: str = param("shared", help="Starting neuron partitions: every chain from the same "
+                        "data-driven partition, or spread over K, K+1, K-1, K+2, ... clusters so "
+                        "that the chains' agreement tests the dependence on the start.",
+                        choices=("shared", "spread"))
 
     def validate(self) -> None:
         """Check every field and that some iterations remain after the burn-in."""

@@ -74,6 +74,9 @@ class ModelConfig:
     hdp_gamma: float = 5.0
     hdp_kappa: float = 10.0
     init_clusters: int = 0
+    #: added to the starting partition's number of clusters (tree cut at K + shift, at least 1;
+    #: K from ``init_clusters`` or the silhouette); spread starts give each chain its own shift
+    init_shift: int = 0
     update_labels: bool = True
     update_states: bool = True
     project: bool = True
@@ -155,7 +158,11 @@ class Chain:
         zs = logr / np.where(sd > 0, sd, 1)
         # kept for the split-merge proposals (data only)
         self.logr0, self.zs0 = logr, zs / np.sqrt(T)
-        z = initial_partition(zs + 1e-9 * rng.standard_normal(zs.shape), cfg.init_clusters)
+        zs_jit = zs + 1e-9 * rng.standard_normal(zs.shape)
+        z = initial_partition(zs_jit, cfg.init_clusters)
+        if cfg.init_shift:
+            k_start = max(1, min(N, int(z.max()) + 1 + cfg.init_shift))
+            z = initial_partition(zs_jit, k_start)
         z = _relabel(z)
         K = int(z.max()) + 1
         lat = np.zeros((T, K, 1 + p))

@@ -149,3 +149,20 @@ def test_command_line_prints_convergence_warnings(tmp_path, capsys):
     err = capsys.readouterr().err
     for w in warnings:
         assert f"warning: {w}" in err
+
+
+def test_spread_starts_give_each_chain_its_own_number_of_clusters():
+    from neurotools.analyses.biclustering.fit import start_shift
+
+    assert [start_shift(c) for c in range(5)] == [0, 1, -1, 2, -2]
+    rec = simulate(SimParams(n_neurons=12, n_clusters=3, n_bins=200), seed=3)
+    shared = run([rec], Params(iterations=4, burn_in=1, chains=3, max_states=3), seed=1)
+    k0 = shared.info["start_clusters_per_chain"][0]
+    assert k0 >= 2
+    assert shared.info["start_clusters_per_chain"] == [k0] * 3
+    assert "starts=spread" in shared.info["start_note"]
+    spread = run([rec], Params(iterations=4, burn_in=1, chains=3, max_states=3, starts="spread"),
+                 seed=1)
+    assert spread.info["start_clusters_per_chain"] == [k0, k0 + 1, k0 - 1]
+    assert "start_note" not in spread.info
+    assert spread.params["starts"] == "spread"

@@ -21,7 +21,7 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     assert not app.exception
     app.number_input(key="bicluster_iterations").set_value(6)
     app.number_input(key="bicluster_burn_in").set_value(2)
-    app.number_input(key="bicluster_chains").set_value(1)
+    app.number_input(key="bicluster_chains").set_value(2)
     app.number_input(key="bicluster_max_states").set_value(3)
     app.button[0].click()
     app.run()
@@ -37,8 +37,12 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     assert any("states over the raster" in t for t in titles)
     labels = [m.label for m in app.metric]
     assert "Neuron clusters (point)" in labels
-    # 4 kept draws of one chain: the page says the summaries rest on few effective draws
+    # 4 kept draws per chain: the page says the summaries rest on few effective draws
     assert any("effective draws" in w.value for w in app.warning)
+    # shared starts: the page says that chain agreement does not test the start
+    assert any("starts=spread" in c.value for c in app.caption)
+    diag = app.dataframe[0].value
+    assert any(str(d).startswith("starting clusters per chain (shared)") for d in diag["diagnostic"])
 
 
 def test_page_asks_for_a_recording_first(app):  # noqa: F811
