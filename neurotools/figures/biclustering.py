@@ -204,6 +204,63 @@ def ppc_figure(result: Result) -> go.Figure:
     return fig
 
 
+def matched_labels(reference: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Relabel ``labels`` so that its clusters take the reference's label they overlap most.
+
+    One-to-one matching (Hungarian, on the overlap counts); clusters left without a partner get
+    new labels from ``reference.max() + 1`` upwards.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    reference, labels = np.asarray(reference, int), np.asarray(labels, int)
+    conf = np.zeros((labels.max() + 1, reference.max() + 1))
+    np.add.at(conf, (labels, reference), 1)
+    rows, cols = linear_sum_assignment(-conf)
+    mapping = dict(zip(rows.tolist(), cols.tolist()))
+    nxt = reference.max() + 1
+    for k in range(labels.max() + 1):
+        if k not in mapping:
+            mapping[k], nxt = nxt, nxt + 1
+    return np.array([mapping[k] for k in labels], dtype=int)
+
+
+def chain_partitions_figure(result: Result) -> go.Figure:
+    """Each chain's point partition of the neurons, labels matched to the pooled partition.
+
+    One row per chain, neurons in the order of :func:`cluster_order`; the row title gives the
+    adjusted Rand index of the chain's partition against the pooled point partition, so chains
+    that ended in different partitions (e.g. after spread starts) stand out.
+    """
+    from neurotools.analyses.biclustering.summaries import adjusted_rand
+
+    point = np.asarray(result.arrays["neuron_clusters"], int)
+    chains = np.atleast_2d(np.asarray(result.arrays.get("chain_neuron_clusters", point[None]), int))
+    order = cluster_order(result)
+    labels = result.info.get("neuron_labels") or [str(i) for i in range(len(point))]
+    names = [str(labels[i]) for i in order]
+    starts = result.info.get("start_clusters_per_chain") or [None] * len(chains)
+    rows, ylab = [], []
+    for c, part in enumerate(chains):
+        rows.append(matched_labels(point, part)[order])
+        start = f", start K={starts[c]}" if c < len(starts) and starts[c] is not None else ""
+        ylab.append(f"chain {c + 1} (ARI {adjusted_rand(point, part):.2f}{start})")
+    z = np.array(rows)
+    n_col = int(z.max()) + 1
+    scale = []
+    for k in range(n_col):
+        color = PALETTE[k % len(PALETTE)]
+        scale += [[k / n_col, color], [(k + 1) / n_col, color]]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=names, y=ylab, zmin=-0.5, zmax=n_col - 0.5, colorscale=scale, xgap=1, ygap=2,
+        colorbar=dict(title="cluster", tickvals=list(range(n_col))),
+        hovertemplate="neuron %{x}<br>%{y}<br>cluster %{z}<extra></extra>"))
+    fig.update_xaxes(title_text="neuron (unit id, ordered by pooled cluster)", type="category")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title="Neuron clusters per chain (labels matched to the pooled partition)",
+                      height=160 + 40 * len(z))
+    return fig
+
+
 def diagnostics_rows(result: Result) -> list[dict[str, object]]:
     """Convergence numbers as table rows (name, value) for the UI."""
     keys = ("rhat_loglik", "rhat_n_clusters", "rhat_n_states", "ess_bulk_loglik",

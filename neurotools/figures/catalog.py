@@ -41,6 +41,7 @@ def _bicluster(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
         "log_joint_trace": lambda: f.trace_figure(result),
         "latent_trajectory": lambda: f.latent_figure(result, 0),
         "predictive_checks": lambda: f.ppc_figure(result),
+        "chain_partitions": lambda: f.chain_partitions_figure(result),
     }
 
 

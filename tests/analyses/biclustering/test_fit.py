@@ -166,3 +166,22 @@ def test_spread_starts_give_each_chain_its_own_number_of_clusters():
     assert spread.info["start_clusters_per_chain"] == [k0, k0 + 1, k0 - 1]
     assert "start_note" not in spread.info
     assert spread.params["starts"] == "spread"
+    # the diagnostics figure: one row per chain, labelled with its start and its ARI to the pool
+    from neurotools.figures.biclustering import chain_partitions_figure
+
+    heat = chain_partitions_figure(spread).data[0]
+    assert np.asarray(heat.z).shape == (3, 12)
+    assert [y.endswith(f"start K={k})") for y, k in
+            zip(heat.y, spread.info["start_clusters_per_chain"])] == [True] * 3
+
+
+def test_chain_labels_are_matched_to_the_pooled_partition():
+    from neurotools.figures.biclustering import matched_labels
+
+    ref = np.array([0, 0, 1, 1, 2, 2])
+    assert matched_labels(ref, np.array([2, 2, 0, 0, 1, 1])).tolist() == ref.tolist()
+    # a chain with a fourth cluster: the unmatched one gets a new label, 3
+    ref7 = np.array([0, 0, 1, 1, 1, 2, 2])
+    assert matched_labels(ref7, np.array([1, 1, 0, 0, 3, 2, 2])).tolist() == [0, 0, 1, 1, 3, 2, 2]
+    # a chain that merged two clusters keeps the label of the larger overlap
+    assert matched_labels(ref, np.array([0, 0, 0, 0, 1, 1])).tolist() == [0, 0, 0, 0, 2, 2]

@@ -35,6 +35,7 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     titles = [f["layout"]["title"]["text"] for f in figs]
     assert any("co-clustering" in t for t in titles)
     assert any("states over the raster" in t for t in titles)
+    assert any("Neuron clusters per chain" in t for t in titles)
     labels = [m.label for m in app.metric]
     assert "Neuron clusters (point)" in labels
     # 4 kept draws per chain: the page says the summaries rest on few effective draws
