@@ -81,7 +81,14 @@ def coclustering_figure(result: Result, recording: Recording | None = None,
     return fig
 
 
-def state_raster_figure(result: Result, recording: Recording | None = None) -> go.Figure:
+def interval_tables(recording: Recording | None) -> list[str]:
+    """Names of the recording's interval tables (trials, epochs, stimulus blocks, ...)."""
+    return [] if recording is None else list(recording.intervals)
+
+
+def state_raster_figure(result: Result, recording: Recording | None = None,
+                        interval_table: str | None = None,
+                        interval_column: str | None = None) -> go.Figure:
     """The state sequence as a colour band over the spike raster (neurons ordered by cluster).
 
     Parameters
@@ -89,17 +96,28 @@ def state_raster_figure(result: Result, recording: Recording | None = None) -> g
     result : Result
     recording : Recording, optional
         Without it only the state band is drawn.
+    interval_table : str, optional
+        One of the recording's interval tables, drawn as a second band under the states.
+    interval_column : str, optional
+        Column of that table that colours its intervals (one colour per value).
     """
     t = np.asarray(result.arrays["bin_times"])
     s = np.asarray(result.arrays["state_sequence"])
     bs = float(result.params.get("bin_size", np.median(np.diff(t)) if len(t) > 1 else 1.0))
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.12, 0.88],
+    tab = None
+    if recording is not None and interval_table:
+        tab = recording.intervals.get(interval_table)
+    rows = 3 if tab is not None else 2
+    heights = [0.1, 0.08, 0.82] if tab is not None else [0.12, 0.88]
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, row_heights=heights,
                         vertical_spacing=0.02)
     for k in np.unique(s):
         m = s == k
         fig.add_trace(go.Bar(x=t[m], y=np.ones(m.sum()), width=bs, name=f"state {k}",
                              marker_color=PALETTE[int(k) % len(PALETTE)], marker_line_width=0,
                              hovertemplate=f"state {k}<br>%{{x:.2f}} s<extra></extra>"), 1, 1)
+    if tab is not None:
+        _interval_band(fig, tab, interval_column, t[0] - bs / 2, t[-1] + bs / 2, row=2)
     order = cluster_order(result)
     z = np.asarray(result.arrays["neuron_clusters"])
     idx = np.asarray(result.arrays.get("neuron_indices", np.arange(len(z))))
@@ -111,12 +129,93 @@ def state_raster_figure(result: Result, recording: Recording | None = None) -> g
             st = st[(st >= lo) & (st < hi)][:budget]
             fig.add_trace(go.Scattergl(x=st, y=np.full(len(st), row), mode="markers",
                                        marker=dict(size=2, color=PALETTE[int(z[i]) % len(PALETTE)]),
-                                       showlegend=False, hoverinfo="skip"), 2, 1)
-    fig.update_yaxes(visible=False, row=1, col=1)
-    fig.update_yaxes(title_text="neuron (ordered by cluster)", autorange="reversed", row=2, col=1)
-    fig.update_xaxes(title_text="time (s)", row=2, col=1)
-    fig.update_layout(title="Population states over the raster", bargap=0, height=560,
+                                       showlegend=False, hoverinfo="skip"), rows, 1)
+    for r in range(1, rows):
+        fig.update_yaxes(visible=False, row=r, col=1)
+    fig.update_yaxes(title_text="neuron (ordered by cluster)", autorange="reversed", row=rows, col=1)
+    fig.update_xaxes(title_text="time (s)", row=rows, col=1)
+    fig.update_xaxes(range=[t[0] - bs / 2, t[-1] + bs / 2])
+    title = "Population states over the raster"
+    if tab is not None:
+        title += f" and the file's '{tab.name}' intervals"
+    fig.update_layout(title=title, bargap=0, height=600 if tab is not None else 560,
                       barmode="overlay")
+    return fig
+
+
+#: Most intervals drawn in a band.
+MAX_BAND_INTERVALS = 2000
+#: Interval levels are drawn in greys with hatching, apart from the state colours.
+BAND_GREYS = ("#4d4d4d", "#969696", "#cccccc", "#737373", "#b3b3b3", "#252525")
+BAND_PATTERNS = ("", "/", ".", "x", "\\", "-", "|", "+")
+
+
+def _interval_band(fig: go.Figure, tab, column: str | None, t0: float, t1: float, row: int) -> None:
+    """Intervals of ``tab`` inside [t0, t1] s as coloured bars on ``row`` (one trace per value)."""
+    start = np.asarray(tab.start, float)
+    stop = np.asarray(tab.stop, float)
+    stop = np.where(np.isfinite(stop), stop, start)
+    keep = np.flatnonzero((stop > t0) & (start < t1))[:MAX_BAND_INTERVALS]
+    if column and column in tab.columns:
+        values = np.asarray(tab.columns[column]).astype(str)
+    else:
+        column, values = None, np.full(tab.n_rows, tab.name, dtype=object)
+    levels = sorted(set(values[keep]))
+    for li, level in enumerate(levels):
+        m = keep[values[keep] == level]
+        lo, hi = np.clip(start[m], t0, t1), np.clip(stop[m], t0, t1)
+        name = f"{tab.name}: {column} = {level}" if column else tab.name
+        fig.add_trace(go.Bar(x=(lo + hi) / 2, y=np.ones(len(m)), width=np.maximum(hi - lo, 1e-6),
+                             name=name, marker_color=BAND_GREYS[li % len(BAND_GREYS)],
+                             marker_pattern_shape=BAND_PATTERNS[li % len(BAND_PATTERNS)],
+                             marker_line_width=0,
+                             customdata=np.stack([start[m], stop[m]], 1),
+                             hovertemplate=(f"{name}<br>%{{customdata[0]:.2f}}-"
+                                            "%{customdata[1]:.2f} s<extra></extra>")), row, 1)
+
+
+def state_interval_figure(result: Result, recording: Recording, interval_table: str,
+                          interval_column: str | None = None) -> go.Figure:
+    """Fraction of time each group of the file's intervals spends in each inferred state.
+
+    Parameters
+    ----------
+    result : Result
+    recording : Recording
+        The analysed recording (its interval tables).
+    interval_table : str
+        Name of the interval table.
+    interval_column : str, optional
+        Column grouping the intervals (e.g. a stimulus category); all intervals together if None.
+
+    Raises
+    ------
+    UserError
+        When the table or column does not exist or no interval overlaps the analysed bins.
+    """
+    from neurotools.analyses.state_intervals import state_occupancy
+    from neurotools.errors import UserError
+
+    if interval_table not in recording.intervals:
+        raise UserError(f"The recording has no interval table '{interval_table}' "
+                        f"(tables: {', '.join(recording.intervals) or 'none'}).")
+    t = np.asarray(result.arrays["bin_times"])
+    bs = float(result.params.get("bin_size", np.median(np.diff(t)) if len(t) > 1 else 1.0))
+    occ = state_occupancy(t, bs, result.arrays["state_sequence"],
+                          recording.intervals[interval_table], interval_column)
+    text = [[f"{100 * v:.0f}%" for v in row] for row in occ.fraction]
+    hover = np.dstack([occ.seconds, np.repeat(occ.n_intervals[:, None], len(occ.states), 1)])
+    label = f"{interval_table}.{interval_column}" if interval_column else interval_table
+    fig = go.Figure(go.Heatmap(
+        z=occ.fraction, x=[f"state {k}" for k in occ.states], y=occ.groups, zmin=0, zmax=1,
+        colorscale="Blues", text=text, texttemplate="%{text}", customdata=hover,
+        colorbar=dict(title="fraction of time"),
+        hovertemplate=("%{y}<br>%{x}: %{z:.1%} of the time<br>%{customdata[0]:.1f} s in "
+                       "%{customdata[1]} intervals<extra></extra>")))
+    fig.update_xaxes(title_text="inferred population state")
+    fig.update_yaxes(title_text=label, type="category", autorange="reversed")
+    fig.update_layout(title=f"Time in each state per {label} (rows sum to 100%)",
+                      height=200 + 30 * len(occ.groups))
     return fig
 
 

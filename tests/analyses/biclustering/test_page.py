@@ -44,6 +44,13 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     assert any("starts=spread" in c.value for c in app.caption)
     diag = app.dataframe[0].value
     assert any(str(d).startswith("starting clusters per chain (shared)") for d in diag["diagnostic"])
+    # states against the file's intervals: the simulated file's true segments, by true state
+    app.selectbox(key="bicluster_interval_table").set_value("states").run()
+    app.selectbox(key="bicluster_interval_column").set_value("state").run()
+    assert not app.exception
+    titles = [f["layout"]["title"]["text"] for f in figures(app)]
+    assert any("Time in each state per states.state" in t for t in titles), titles
+    assert any("and the file's 'states' intervals" in t for t in titles), titles
 
 
 def test_page_asks_for_a_recording_first(app):  # noqa: F811
