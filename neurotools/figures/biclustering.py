@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from neurotools.analyses.base import Result
 from neurotools.data.recording import Recording
+from neurotools.figures.states import state_interval_heatmap
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
            "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
@@ -178,45 +179,12 @@ def state_interval_figure(result: Result, recording: Recording, interval_table: 
                           interval_column: str | None = None) -> go.Figure:
     """Fraction of time each group of the file's intervals spends in each inferred state.
 
-    Parameters
-    ----------
-    result : Result
-    recording : Recording
-        The analysed recording (its interval tables).
-    interval_table : str
-        Name of the interval table.
-    interval_column : str, optional
-        Column grouping the intervals (e.g. a stimulus category); all intervals together if None.
-
-    Raises
-    ------
-    UserError
-        When the table or column does not exist or no interval overlaps the analysed bins.
+    See :func:`neurotools.figures.states.state_interval_heatmap` (same arguments after the result).
     """
-    from neurotools.analyses.state_intervals import state_occupancy
-    from neurotools.errors import UserError
-
-    if interval_table not in recording.intervals:
-        raise UserError(f"The recording has no interval table '{interval_table}' "
-                        f"(tables: {', '.join(recording.intervals) or 'none'}).")
     t = np.asarray(result.arrays["bin_times"])
     bs = float(result.params.get("bin_size", np.median(np.diff(t)) if len(t) > 1 else 1.0))
-    occ = state_occupancy(t, bs, result.arrays["state_sequence"],
-                          recording.intervals[interval_table], interval_column)
-    text = [[f"{100 * v:.0f}%" for v in row] for row in occ.fraction]
-    hover = np.dstack([occ.seconds, np.repeat(occ.n_intervals[:, None], len(occ.states), 1)])
-    label = f"{interval_table}.{interval_column}" if interval_column else interval_table
-    fig = go.Figure(go.Heatmap(
-        z=occ.fraction, x=[f"state {k}" for k in occ.states], y=occ.groups, zmin=0, zmax=1,
-        colorscale="Blues", text=text, texttemplate="%{text}", customdata=hover,
-        colorbar=dict(title="fraction of time"),
-        hovertemplate=("%{y}<br>%{x}: %{z:.1%} of the time<br>%{customdata[0]:.1f} s in "
-                       "%{customdata[1]} intervals<extra></extra>")))
-    fig.update_xaxes(title_text="inferred population state")
-    fig.update_yaxes(title_text=label, type="category", autorange="reversed")
-    fig.update_layout(title=f"Time in each state per {label} (rows sum to 100%)",
-                      height=200 + 30 * len(occ.groups))
-    return fig
+    return state_interval_heatmap(t, bs, result.arrays["state_sequence"], recording,
+                                  interval_table, interval_column)
 
 
 def posterior_counts_figure(result: Result) -> go.Figure:

@@ -42,3 +42,13 @@ def test_page_runs_a_fit_and_shows_the_figures(app, nwb_dir):
     assert "Transition matrix" in titles
     labels = [m.label for m in app.metric]
     assert "Test bits/spike" in labels
+    # the states against the file's one epoch ("wake", 0-1087.5 s): every bin lies inside it
+    app.selectbox(key="hmmglm_interval_table").set_value("epochs").run()
+    assert not app.exception, [e.value for e in app.exception]
+    specs = [json.loads(e.proto.spec) for e in app.get("plotly_chart")]
+    from tests.app.conftest import decode
+
+    heat = next(s for s in specs if s["layout"].get("title", {}).get("text", "").startswith(
+        "Time in each state per epochs"))["data"][0]
+    assert list(decode(heat["y"])) == ["epochs"]
+    assert abs(decode(heat["z"]).sum() - 1) < 1e-9
