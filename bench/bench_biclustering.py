@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python bench/bench_biclustering.py --recovery      # + the paper's 4 x 1000 run
     .venv/bin/python bench/bench_biclustering.py --recovery --state-moves both   # optional moves
     .venv/bin/python bench/bench_biclustering.py --recovery --seed 1   # another simulation
+    .venv/bin/python bench/bench_biclustering.py --recovery-only --starts spread   # start test
     .venv/bin/python bench/bench_biclustering.py --start-study --seeds 0,1,2,3,4,5   # starts only
     .venv/bin/python bench/bench_biclustering.py --state-ceiling --seeds 0,1,2    # truth-fixed
 
@@ -262,6 +263,10 @@ def main() -> None:
     ap.add_argument("--state-moves", default="", choices=["", "collapsed", "window", "both"],
                     help="recovery with the optional exact state moves (both: state_sweeps=1)")
     ap.add_argument("--seed", type=int, default=0, help="simulation seed of the recovery run")
+    ap.add_argument("--recovery-only", action="store_true",
+                    help="only the recovery run (no speed, memory or scaling tables)")
+    ap.add_argument("--starts", default="shared", choices=["shared", "spread"],
+                    help="starting neuron partitions of the recovery run's chains")
     ap.add_argument("--start-study", action="store_true",
                     help="only score candidate starting neuron partitions against the truth")
     ap.add_argument("--seeds", default="0,1,2,3,4,5",
@@ -276,6 +281,9 @@ def main() -> None:
         start_study([int(v) for v in args.seeds.split(",")])
         return
 
+    if args.recovery_only:
+        recovery(args)
+        return
     print("## Speed at the paper's size (N=30, T=500, L=10)")
     rows = []
     for model in ("nb", "poisson"):
@@ -305,35 +313,44 @@ def main() -> None:
         print(f"| {n} | {t} | {s:.3f} | {s / base:.1f} |")
 
     if args.recovery:
-        print("\n## Recovery on the paper's simulation (4 chains x 1000 iterations, burn-in 250)")
-        from concurrent.futures import ProcessPoolExecutor
+        recovery(args)
 
-        if args.state_moves:
-            import neurotools.analyses.biclustering.fit as fit_mod
 
-            extra = {"collapsed": {"collapsed_states": True}, "window": {"window_moves": True},
-                     "both": {"collapsed_states": True, "window_moves": True,
-                              "state_sweeps": 1}}[args.state_moves]
-            fit_mod.ModelConfig = lambda **kw: ModelConfig(**{**kw, **extra})
-            print(f"(state moves: {extra})")
-        rec = simulate(SimParams(), args.seed)
-        print(f"(simulation seed {args.seed})")
-        t0 = time.perf_counter()
-        with ProcessPoolExecutor(2) as ex:
-            res = run([rec], Params(iterations=1000, burn_in=250, chains=4), seed=0, executor=ex)
-        m = res.metrics
-        print("| quantity | ours | target | reference (paper) |")
-        print("|---|---|---|---|")
-        print(f"| neuron ARI | {m['truth_neuron_ari']:.3f} | >= 0.95 | - |")
-        print(f"| P(K=3) | {res.arrays['n_clusters_posterior'][3]:.3f} | >= 0.6 | 0.83 |")
-        print(f"| state accuracy | {m['truth_state_accuracy']:.3f} | >= 0.93 | 0.954 |")
-        print(f"| state ARI | {m['truth_state_ari']:.3f} | >= 0.75 | - |")
-        print(f"| mode of occupied states | {m['n_states_mode']} | 2 or 3 | - |")
-        print(f"| split R-hat (log-lik) | {m['rhat_loglik']:.3f} | < 1.05 | - |")
-        print(f"| split R-hat (K) | {m['rhat_n_clusters']:.3f} | < 1.05 | - |")
-        print(f"| split R-hat (occupied states) | {m['rhat_n_states']:.3f} | < 1.05 | - |")
-        print(f"| min pairwise chain ARI | {m['min_pairwise_chain_ari']:.3f} | >= 0.9 | - |")
-        print(f"| wall time (s) | {time.perf_counter() - t0:.0f} | - | ~20000 per chain |")
+def recovery(args: argparse.Namespace) -> None:
+    """The paper's 4 x 1000 run on the simulation, against the targets."""
+    print("\n## Recovery on the paper's simulation (4 chains x 1000 iterations, burn-in 250)")
+    from concurrent.futures import ProcessPoolExecutor
+
+    if args.state_moves:
+        import neurotools.analyses.biclustering.fit as fit_mod
+
+        extra = {"collapsed": {"collapsed_states": True}, "window": {"window_moves": True},
+                 "both": {"collapsed_states": True, "window_moves": True,
+                          "state_sweeps": 1}}[args.state_moves]
+        fit_mod.ModelConfig = lambda **kw: ModelConfig(**{**kw, **extra})
+        print(f"(state moves: {extra})")
+    rec = simulate(SimParams(), args.seed)
+    print(f"(simulation seed {args.seed})")
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(2) as ex:
+        res = run([rec], Params(iterations=1000, burn_in=250, chains=4, starts=args.starts),
+                  seed=0, executor=ex)
+    m = res.metrics
+    print(f"(starts: {args.starts}; starting clusters per chain "
+          f"{res.info['start_clusters_per_chain']}, ending "
+          f"{[int(p.max() + 1) for p in res.arrays['chain_neuron_clusters']]})")
+    print("| quantity | ours | target | reference (paper) |")
+    print("|---|---|---|---|")
+    print(f"| neuron ARI | {m['truth_neuron_ari']:.3f} | >= 0.95 | - |")
+    print(f"| P(K=3) | {res.arrays['n_clusters_posterior'][3]:.3f} | >= 0.6 | 0.83 |")
+    print(f"| state accuracy | {m['truth_state_accuracy']:.3f} | >= 0.93 | 0.954 |")
+    print(f"| state ARI | {m['truth_state_ari']:.3f} | >= 0.75 | - |")
+    print(f"| mode of occupied states | {m['n_states_mode']} | 2 or 3 | - |")
+    print(f"| split R-hat (log-lik) | {m['rhat_loglik']:.3f} | < 1.05 | - |")
+    print(f"| split R-hat (K) | {m['rhat_n_clusters']:.3f} | < 1.05 | - |")
+    print(f"| split R-hat (occupied states) | {m['rhat_n_states']:.3f} | < 1.05 | - |")
+    print(f"| min pairwise chain ARI | {m['min_pairwise_chain_ari']:.3f} | >= 0.9 | - |")
+    print(f"| wall time (s) | {time.perf_counter() - t0:.0f} | - | ~20000 per chain |")
 
 
 if __name__ == "__main__":
