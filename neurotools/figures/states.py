@@ -17,12 +17,8 @@ def state_interval_heatmap(bin_times: np.ndarray, bin_size: float, states: np.nd
 
     Parameters
     ----------
-    bin_times : ndarray, shape (T,)
-        Bin centres (s, file clock).
-    bin_size : float
-        Bin width (s).
-    states : ndarray of int, shape (T,)
-        Inferred state of every bin.
+    bin_times, bin_size, states
+        As in :func:`neurotools.analyses.state_intervals.state_occupancy` (s, s, labels).
     recording : Recording
         The analysed recording (its interval tables).
     interval_table : str
