@@ -13,7 +13,8 @@ Everything here is plain numpy/scipy (no Streamlit, no plotly):
 - :func:`common_grid` and :func:`resample` put label sequences on one time grid (a time outside
   every segment of a track is *missing*, ``-1``, and excluded from agreement);
 - :func:`adjusted_rand_index`, :func:`normalized_mutual_info`, :func:`matched_accuracy` and the
-  tables :func:`state_agreement` / :func:`partition_agreement`.
+  tables :func:`state_agreement` / :func:`partition_agreement`;
+- :func:`state_occupancy`: time in each inferred state per group of an interval table.
 
 A label sequence is a :class:`LabelTrack`: segments ``[start, stop)`` in seconds with one integer
 label each. Binned results become one segment per bin (bin centre +- half the bin width), so
@@ -283,27 +284,24 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(c) for c in cats]
 
 
-def interval_tracks(table: IntervalTable, t_range: tuple[float, float] | None = None
-                    ) -> list[LabelTrack]:
-    """Reference tracks of one interval table.
+def interval_track(table: IntervalTable, column: str | None = None,
+                   t_range: tuple[float, float] | None = None) -> LabelTrack | None:
+    """One reference track of an interval table (None when the table has no valid row).
 
-    One track per categorical column (``"trials: type"``; time between rows is missing). A table
-    without categorical columns gives one track ``"<name>"`` with two labels, inside a row and
-    outside (over ``t_range``).
+    With a ``column``, each row is a segment labelled by the row's value (``"trials: type"``; time
+    between rows is missing). Without, the track ``"<name>"`` has two labels, inside a row and
+    outside (over ``t_range``, default the table's own span).
     """
     start = np.asarray(table.start, dtype=float)
     stop = np.asarray(table.stop, dtype=float)
     ok = np.isfinite(start) & np.isfinite(stop) & (stop > start)
     order = np.flatnonzero(ok)[np.argsort(start[ok], kind="stable")]
     if len(order) == 0:
-        return []
-    out = []
-    for col in table.categorical_columns(MAX_LEVELS):
-        codes, cats = _codes(np.asarray(table.columns[col])[order])
-        out.append(LabelTrack(f"{table.name}: {col}", start[order], stop[order], codes, cats,
-                              "reference"))
-    if out:
-        return out
+        return None
+    if column is not None:
+        codes, cats = _codes(np.asarray(table.columns[column])[order])
+        return LabelTrack(f"{table.name}: {column}", start[order], stop[order], codes, cats,
+                          "reference")
     lo, hi = t_range if t_range is not None else (start[order][0], stop[order].max())
     edges_s, edges_e, labs = [], [], []
     cursor = lo
@@ -314,8 +312,20 @@ def interval_tracks(table: IntervalTable, t_range: tuple[float, float] | None = 
         cursor = max(cursor, e)
     if hi > cursor:
         edges_s.append(cursor), edges_e.append(hi), labs.append(1)
-    return [LabelTrack(table.name, np.array(edges_s), np.array(edges_e), np.array(labs, np.int64),
-                       [f"in {table.name}", "outside"], "reference")]
+    return LabelTrack(table.name, np.array(edges_s), np.array(edges_e), np.array(labs, np.int64),
+                      [f"in {table.name}", "outside"], "reference")
+
+
+def interval_tracks(table: IntervalTable, t_range: tuple[float, float] | None = None
+                    ) -> list[LabelTrack]:
+    """Reference tracks of one interval table.
+
+    One track per categorical column; a table without categorical columns gives the single
+    inside/outside track (see :func:`interval_track`).
+    """
+    columns = table.categorical_columns(MAX_LEVELS) or [None]
+    tracks = [interval_track(table, col, t_range) for col in columns]
+    return [t for t in tracks if t is not None]
 
 
 def _sample_track(name: str, times: np.ndarray, values: np.ndarray) -> LabelTrack:
@@ -522,6 +532,99 @@ def resample(track: LabelTrack, times: np.ndarray) -> np.ndarray:
     j = np.clip(i, 0, None)
     ok &= times < track.stops[j]
     return np.where(ok, track.labels[j], MISSING).astype(np.int64)
+
+
+# -- time in each state per group of intervals ---------------------------------------------------
+#: Group of the bins that lie in no interval of the table.
+OUTSIDE = "outside"
+
+
+@dataclass
+class StateOccupancy:
+    """Time spent in each state by each group of intervals.
+
+    Attributes
+    ----------
+    groups : list of str
+        Group names (levels of the column, or ``"in <table>"``), then ``"outside"`` if any bin is
+        outside every interval.
+    states : ndarray of int, shape (S,)
+        State labels present in the sequence, ascending.
+    seconds : ndarray, shape (G, S)
+        Time (s) that bins of each group spend in each state.
+    fraction : ndarray, shape (G, S)
+        ``seconds`` normalised per group (rows sum to 1).
+    n_intervals : ndarray of int, shape (G,)
+        Intervals of the table in each group that overlap the analysed bins (0 for ``"outside"``).
+    """
+
+    groups: list[str]
+    states: np.ndarray
+    seconds: np.ndarray
+    fraction: np.ndarray
+    n_intervals: np.ndarray
+
+
+def state_occupancy(bin_times: np.ndarray, bin_size: float, states: np.ndarray,
+                    table: IntervalTable, column: str | None = None) -> StateOccupancy:
+    """Time in each inferred state per group of a file's intervals.
+
+    Every bin goes to the interval holding its centre (:func:`resample`: the latest-starting one
+    where intervals overlap); bins in no interval form the group ``"outside"``.
+
+    Parameters
+    ----------
+    bin_times : ndarray, shape (T,)
+        Bin centres (s, file clock).
+    bin_size : float
+        Bin width (s).
+    states : ndarray of int, shape (T,)
+        State of every bin.
+    table : IntervalTable
+        The file's interval table.
+    column : str, optional
+        Column of ``table`` grouping the intervals; ``None``: all intervals together.
+
+    Raises
+    ------
+    UserError
+        When the column is not in the table, lengths differ, or no interval overlaps the bins.
+    """
+    t = np.asarray(bin_times, dtype=float)
+    s = np.asarray(states, dtype=np.int64)
+    if t.shape != s.shape:
+        raise UserError(f"{len(t)} bin times but {len(s)} states: they must match.")
+    if column is not None and column not in table.columns:
+        raise UserError(f"The interval table '{table.name}' has no column '{column}' "
+                        f"(columns: {', '.join(table.columns) or 'none'}).")
+    lo, hi = float(t[0] - bin_size / 2), float(t[-1] + bin_size / 2)
+    track = interval_track(table, column, (lo, hi))
+    codes = resample(track, t) if track is not None else np.full(t.shape, MISSING)
+    names = np.array(track.categories + [OUTSIDE] if track is not None else [OUTSIDE], dtype=object)
+    codes = np.where(codes == MISSING, len(names) - 1, codes)
+    inside = names[codes] != OUTSIDE
+    if not inside.any():
+        raise UserError(f"No interval of '{table.name}' contains an analysed bin "
+                        f"({lo:.1f}-{hi:.1f} s); pick another table or analyse that time range.")
+    present = sorted(set(names[codes]) - {OUTSIDE}, key=_natural) + (
+        [OUTSIDE] if (~inside).any() else [])
+    state_ids = np.unique(s)
+    seconds = np.array([[bin_size * np.count_nonzero((names[codes] == g) & (s == k))
+                         for k in state_ids] for g in present])
+    overlap = (np.asarray(table.stop, float) > lo) & (np.asarray(table.start, float) < hi)
+    level = (np.asarray(table.columns[column]).astype(str) if column is not None
+             else np.full(table.n_rows, f"in {table.name}", dtype=object))
+    n_intervals = np.array([int((overlap & (level == g)).sum()) for g in present])
+    return StateOccupancy(present, state_ids, seconds, seconds / seconds.sum(1, keepdims=True),
+                          n_intervals)
+
+
+def _natural(v: str) -> tuple:
+    """Sort key: numbers by value, then text."""
+    try:
+        return (0, float(v), "")
+    except ValueError:
+        return (1, 0.0, v)
 
 
 # -- agreement ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from neurotools.analyses.state_intervals import state_occupancy
+from neurotools.compare import state_occupancy
 from neurotools.data.recording import Recording
 from neurotools.errors import UserError
 
@@ -18,7 +18,7 @@ def state_interval_heatmap(bin_times: np.ndarray, bin_size: float, states: np.nd
     Parameters
     ----------
     bin_times, bin_size, states
-        As in :func:`neurotools.analyses.state_intervals.state_occupancy` (s, s, labels).
+        As in :func:`neurotools.compare.state_occupancy` (s, s, labels).
     recording : Recording
         The analysed recording (its interval tables).
     interval_table : str

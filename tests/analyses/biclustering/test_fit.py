@@ -190,7 +190,7 @@ def test_chain_labels_are_matched_to_the_pooled_partition():
 def test_inferred_states_against_the_true_state_intervals(paper_fit):
     """The simulated file's interval table 'states' holds the true segments: each true state
     spends most of its time in its own inferred state, and the two are different states."""
-    from neurotools.analyses.state_intervals import state_occupancy
+    from neurotools.compare import state_occupancy
     from neurotools.figures.biclustering import state_interval_figure
 
     rec, res = paper_fit

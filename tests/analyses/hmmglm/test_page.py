@@ -50,5 +50,5 @@ def test_page_runs_a_fit_and_shows_the_figures(app, nwb_dir):
 
     heat = next(s for s in specs if s["layout"].get("title", {}).get("text", "").startswith(
         "Time in each state per epochs"))["data"][0]
-    assert list(decode(heat["y"])) == ["epochs"]
+    assert list(decode(heat["y"])) == ["in epochs"]
     assert abs(decode(heat["z"]).sum() - 1) < 1e-9

@@ -1,9 +1,9 @@
-"""Inferred states against a file's interval table (neurotools.analyses.state_intervals)."""
+"""Inferred states against a file's interval table (neurotools.compare.state_occupancy)."""
 
 import numpy as np
 import pytest
 
-from neurotools.analyses.state_intervals import OUTSIDE, state_occupancy
+from neurotools.compare import OUTSIDE, state_occupancy
 from neurotools.data.recording import IntervalTable
 from neurotools.errors import UserError
 
@@ -25,10 +25,10 @@ def test_time_per_state_and_group_is_exact():
 
 
 def test_without_a_column_all_intervals_form_one_group_and_overlaps_count_once():
-    # the second interval overlaps the first: a bin inside both counts for the earlier one
+    # the second interval overlaps the first: a bin inside both counts once
     tab = IntervalTable("epochs", np.array([0.0, 0.2]), np.array([0.5, 1.0]))
     occ = state_occupancy(TIMES, 0.1, STATES, tab)
-    assert occ.groups == ["epochs"]
+    assert occ.groups == ["in epochs"]
     np.testing.assert_allclose(occ.seconds, [[0.5, 0.4, 0.1]])
     np.testing.assert_allclose(occ.fraction, [[0.5, 0.4, 0.1]])
 
