@@ -640,6 +640,24 @@ def contingency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return table
 
 
+def matched_labels(reference: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Relabel ``labels`` so that its clusters take the reference's label they overlap most.
+
+    One-to-one matching (Hungarian, on the overlap counts); clusters left without a partner get
+    new labels from ``reference.max() + 1`` upwards.
+    """
+    reference, labels = np.asarray(reference, int), np.asarray(labels, int)
+    conf = np.zeros((labels.max() + 1, reference.max() + 1))
+    np.add.at(conf, (labels, reference), 1)
+    rows, cols = linear_sum_assignment(-conf)
+    mapping = dict(zip(rows.tolist(), cols.tolist()))
+    nxt = reference.max() + 1
+    for k in range(labels.max() + 1):
+        if k not in mapping:
+            mapping[k], nxt = nxt, nxt + 1
+    return np.array([mapping[k] for k in labels], dtype=int)
+
+
 def _pairs(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=float)
     return float(np.sum(x * (x - 1) / 2))

@@ -271,26 +271,6 @@ def ppc_figure(result: Result) -> go.Figure:
     return fig
 
 
-def matched_labels(reference: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Relabel ``labels`` so that its clusters take the reference's label they overlap most.
-
-    One-to-one matching (Hungarian, on the overlap counts); clusters left without a partner get
-    new labels from ``reference.max() + 1`` upwards.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    reference, labels = np.asarray(reference, int), np.asarray(labels, int)
-    conf = np.zeros((labels.max() + 1, reference.max() + 1))
-    np.add.at(conf, (labels, reference), 1)
-    rows, cols = linear_sum_assignment(-conf)
-    mapping = dict(zip(rows.tolist(), cols.tolist()))
-    nxt = reference.max() + 1
-    for k in range(labels.max() + 1):
-        if k not in mapping:
-            mapping[k], nxt = nxt, nxt + 1
-    return np.array([mapping[k] for k in labels], dtype=int)
-
-
 def chain_partitions_figure(result: Result) -> go.Figure:
     """Each chain's point partition of the neurons, labels matched to the pooled partition.
 
@@ -299,6 +279,7 @@ def chain_partitions_figure(result: Result) -> go.Figure:
     that ended in different partitions (e.g. after spread starts) stand out.
     """
     from neurotools.analyses.biclustering.summaries import adjusted_rand
+    from neurotools.compare import matched_labels
 
     point = np.asarray(result.arrays["neuron_clusters"], int)
     chains = np.atleast_2d(np.asarray(result.arrays.get("chain_neuron_clusters", point[None]), int))

@@ -176,7 +176,7 @@ def test_spread_starts_give_each_chain_its_own_number_of_clusters():
 
 
 def test_chain_labels_are_matched_to_the_pooled_partition():
-    from neurotools.figures.biclustering import matched_labels
+    from neurotools.compare import matched_labels
 
     ref = np.array([0, 0, 1, 1, 2, 2])
     assert matched_labels(ref, np.array([2, 2, 0, 0, 1, 1])).tolist() == ref.tolist()
