@@ -599,22 +599,25 @@ def state_occupancy(bin_times: np.ndarray, bin_size: float, states: np.ndarray,
                         f"(columns: {', '.join(table.columns) or 'none'}).")
     lo, hi = float(t[0] - bin_size / 2), float(t[-1] + bin_size / 2)
     track = interval_track(table, column, (lo, hi))
-    codes = resample(track, t) if track is not None else np.full(t.shape, MISSING)
-    names = np.array(track.categories + [OUTSIDE] if track is not None else [OUTSIDE], dtype=object)
-    codes = np.where(codes == MISSING, len(names) - 1, codes)
-    inside = names[codes] != OUTSIDE
-    if not inside.any():
+    if track is None:
+        raise UserError(f"The interval table '{table.name}' has no interval with a valid start "
+                        "and stop.")
+    # group name of every bin (the track of a whole table already names its gaps "outside")
+    names = np.array(track.categories + [OUTSIDE], dtype=object)
+    codes = resample(track, t)
+    group = names[np.where(codes == MISSING, len(names) - 1, codes)]
+    if (group == OUTSIDE).all():
         raise UserError(f"No interval of '{table.name}' contains an analysed bin "
                         f"({lo:.1f}-{hi:.1f} s); pick another table or analyse that time range.")
-    present = sorted(set(names[codes]) - {OUTSIDE}, key=_natural) + (
-        [OUTSIDE] if (~inside).any() else [])
+    present = sorted(set(group) - {OUTSIDE}, key=_natural)
+    present += [OUTSIDE] if (group == OUTSIDE).any() else []
     state_ids = np.unique(s)
-    seconds = np.array([[bin_size * np.count_nonzero((names[codes] == g) & (s == k))
-                         for k in state_ids] for g in present])
-    overlap = (np.asarray(table.stop, float) > lo) & (np.asarray(table.start, float) < hi)
-    level = (np.asarray(table.columns[column]).astype(str) if column is not None
-             else np.full(table.n_rows, f"in {table.name}", dtype=object))
-    n_intervals = np.array([int((overlap & (level == g)).sum()) for g in present])
+    seconds = np.array([[bin_size * np.count_nonzero((group == g) & (s == k)) for k in state_ids]
+                        for g in present])
+    seg_group = names[track.labels]
+    seg_in_range = (track.stops > lo) & (track.starts < hi)
+    n_intervals = np.array([0 if g == OUTSIDE else int((seg_in_range & (seg_group == g)).sum())
+                            for g in present])
     return StateOccupancy(present, state_ids, seconds, seconds / seconds.sum(1, keepdims=True),
                           n_intervals)
 

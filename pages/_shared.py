@@ -506,6 +506,39 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._\-]+", "_", name).strip("_") or "figure"
 
 
+def state_interval_section(recording: Recording, key: str, bin_times, bin_size: float,
+                           states) -> tuple[str | None, str | None]:
+    """Pick one of the file's interval tables (and a column grouping it), then show the time each
+    group spends in each inferred state; returns the chosen (table, column) for other figures.
+
+    Nothing is shown for a recording without interval tables; a table that does not overlap the
+    analysed bins gives one ``st.error`` line.
+    """
+    from neurotools.figures.states import state_interval_heatmap
+
+    if not recording.intervals:
+        return None, None
+    c1, c2 = st.columns(2)
+    table = c1.selectbox("Compare the states with the file's intervals",
+                         [None, *recording.intervals],
+                         format_func=lambda v: "none" if v is None else v,
+                         key=f"{key}_interval_table")
+    if table is None:
+        return None, None
+    column = c2.selectbox("Group intervals by",
+                          [None, *recording.intervals[table].categorical_columns()],
+                          format_func=lambda v: "all intervals together" if v is None else v,
+                          key=f"{key}_interval_column")
+    try:
+        fig = state_interval_heatmap(bin_times, bin_size, states, recording, table, column)
+    except UserError as err:
+        st.error(err.message)
+    else:
+        st.plotly_chart(fig, use_container_width=True, key=f"{key}_state_intervals")
+        figure_downloads(fig, f"{key}_state_intervals", key=f"{key}_state_intervals_dl")
+    return table, column
+
+
 def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
     """PNG/SVG/PDF/HTML download buttons; a figure is exported only when its button is clicked.
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from neurotools.analyses.biclustering import Params
-from neurotools.errors import UserError
 from neurotools.figures import biclustering as figs
 from pages._shared import (
     analysis_run_section,
     export_section,
     figure_downloads,
     loaded_recordings,
+    state_interval_section,
 )
 
 st.title("Bi-clustering: neuron clusters x population states")
@@ -48,27 +48,12 @@ with tabs[0]:
     st.plotly_chart(fig, use_container_width=True, key="bicluster_psm")
     figure_downloads(fig, "bicluster_coclustering", key="bicluster_psm_dl")
 with tabs[1]:
-    tables = figs.interval_tables(rec)
-    c1, c2 = st.columns(2)
-    table = c1.selectbox("Compare with the file's intervals", [None, *tables],
-                         format_func=lambda v: "none" if v is None else v,
-                         key="bicluster_interval_table")
-    column = None
-    if table is not None:
-        column = c2.selectbox("Group intervals by", [None, *rec.intervals[table].categorical_columns()],
-                              format_func=lambda v: "all intervals together" if v is None else v,
-                              key="bicluster_interval_column")
+    table, column = state_interval_section(rec, "bicluster", result.arrays["bin_times"],
+                                           float(result.params["bin_size"]),
+                                           result.arrays["state_sequence"])
     fig = figs.state_raster_figure(result, rec, table, column)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_states")
     figure_downloads(fig, "bicluster_states", key="bicluster_states_dl")
-    if table is not None:
-        try:
-            fig = figs.state_interval_figure(result, rec, table, column)
-        except UserError as err:
-            st.error(err.message)
-        else:
-            st.plotly_chart(fig, use_container_width=True, key="bicluster_state_intervals")
-            figure_downloads(fig, "bicluster_state_intervals", key="bicluster_state_intervals_dl")
 with tabs[2]:
     fig = figs.posterior_counts_figure(result)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_counts")

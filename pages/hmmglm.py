@@ -5,14 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from neurotools.analyses.hmmglm import Params
-from neurotools.errors import UserError
 from neurotools.figures import hmmglm as figs
-from neurotools.figures.states import state_interval_heatmap
 from pages._shared import (
     analysis_run_section,
     export_section,
     figure_downloads,
     loaded_recordings,
+    state_interval_section,
 )
 
 st.title("HMM-GLM: state-switching functional connectivity")
@@ -49,24 +48,8 @@ with tabs[0]:
                       ("hmmglm_dwell", figs.dwell_time_figure(result))):
         st.plotly_chart(fig, use_container_width=True, key=name)
         figure_downloads(fig, name, key=f"{name}_dl")
-    if rec.intervals:
-        c1, c2 = st.columns(2)
-        table = c1.selectbox("Compare the states with the file's intervals",
-                             [None, *rec.intervals], format_func=lambda v: "none" if v is None else v,
-                             key="hmmglm_interval_table")
-        if table is not None:
-            column = c2.selectbox("Group intervals by",
-                                  [None, *rec.intervals[table].categorical_columns()],
-                                  format_func=lambda v: "all intervals together" if v is None else v,
-                                  key="hmmglm_interval_column")
-            try:
-                fig = state_interval_heatmap(bt, float(result.params["bin_size"]),
-                                             result.arrays["states"], rec, table, column)
-            except UserError as err:
-                st.error(err.message)
-            else:
-                st.plotly_chart(fig, use_container_width=True, key="hmmglm_state_intervals")
-                figure_downloads(fig, "hmmglm_state_intervals", key="hmmglm_state_intervals_dl")
+    state_interval_section(rec, "hmmglm", bt, float(result.params["bin_size"]),
+                           result.arrays["states"])
 with tabs[1]:
     rel = st.toggle("Difference from the learned prior", key="hmmglm_rel")
     fig = figs.weights_figure(result, relative_to_prior=rel)

@@ -12,7 +12,6 @@ from plotly.subplots import make_subplots
 
 from neurotools.analyses.base import Result
 from neurotools.data.recording import Recording
-from neurotools.figures.states import state_interval_heatmap
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
            "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
@@ -82,9 +81,10 @@ def coclustering_figure(result: Result, recording: Recording | None = None,
     return fig
 
 
-def interval_tables(recording: Recording | None) -> list[str]:
-    """Names of the recording's interval tables (trials, epochs, stimulus blocks, ...)."""
-    return [] if recording is None else list(recording.intervals)
+def _bin_size(result: Result) -> float:
+    """The result's bin width (s)."""
+    t = np.asarray(result.arrays["bin_times"])
+    return float(result.params.get("bin_size", np.median(np.diff(t)) if len(t) > 1 else 1.0))
 
 
 def state_raster_figure(result: Result, recording: Recording | None = None,
@@ -104,7 +104,7 @@ def state_raster_figure(result: Result, recording: Recording | None = None,
     """
     t = np.asarray(result.arrays["bin_times"])
     s = np.asarray(result.arrays["state_sequence"])
-    bs = float(result.params.get("bin_size", np.median(np.diff(t)) if len(t) > 1 else 1.0))
+    bs = _bin_size(result)
     tab = None
     if recording is not None and interval_table:
         tab = recording.intervals.get(interval_table)
@@ -152,39 +152,30 @@ BAND_PATTERNS = ("", "/", ".", "x", "\\", "-", "|", "+")
 
 
 def _interval_band(fig: go.Figure, tab, column: str | None, t0: float, t1: float, row: int) -> None:
-    """Intervals of ``tab`` inside [t0, t1] s as coloured bars on ``row`` (one trace per value)."""
-    start = np.asarray(tab.start, float)
-    stop = np.asarray(tab.stop, float)
-    stop = np.where(np.isfinite(stop), stop, start)
-    keep = np.flatnonzero((stop > t0) & (start < t1))[:MAX_BAND_INTERVALS]
-    if column and column in tab.columns:
-        values = np.asarray(tab.columns[column]).astype(str)
-    else:
-        column, values = None, np.full(tab.n_rows, tab.name, dtype=object)
-    levels = sorted(set(values[keep]))
-    for li, level in enumerate(levels):
-        m = keep[values[keep] == level]
-        lo, hi = np.clip(start[m], t0, t1), np.clip(stop[m], t0, t1)
+    """Intervals of ``tab`` inside [t0, t1] s as bars on ``row``, one trace per column value.
+
+    The intervals are :func:`neurotools.compare.interval_track`'s segments (the Compare page's).
+    """
+    from neurotools.compare import interval_track
+
+    column = column if column in tab.columns else None
+    track = interval_track(tab, column, (t0, t1))
+    if track is None:
+        return
+    keep = np.flatnonzero((track.stops > t0) & (track.starts < t1))[:MAX_BAND_INTERVALS]
+    for code, level in enumerate(track.categories):
+        m = keep[track.labels[keep] == code]
+        if len(m) == 0 or (column is None and level == "outside"):
+            continue
+        lo, hi = np.clip(track.starts[m], t0, t1), np.clip(track.stops[m], t0, t1)
         name = f"{tab.name}: {column} = {level}" if column else tab.name
-        fig.add_trace(go.Bar(x=(lo + hi) / 2, y=np.ones(len(m)), width=np.maximum(hi - lo, 1e-6),
-                             name=name, marker_color=BAND_GREYS[li % len(BAND_GREYS)],
-                             marker_pattern_shape=BAND_PATTERNS[li % len(BAND_PATTERNS)],
+        fig.add_trace(go.Bar(x=(lo + hi) / 2, y=np.ones(len(m)), width=hi - lo, name=name,
+                             marker_color=BAND_GREYS[code % len(BAND_GREYS)],
+                             marker_pattern_shape=BAND_PATTERNS[code % len(BAND_PATTERNS)],
                              marker_line_width=0,
-                             customdata=np.stack([start[m], stop[m]], 1),
+                             customdata=np.stack([track.starts[m], track.stops[m]], 1),
                              hovertemplate=(f"{name}<br>%{{customdata[0]:.2f}}-"
                                             "%{customdata[1]:.2f} s<extra></extra>")), row, 1)
-
-
-def state_interval_figure(result: Result, recording: Recording, interval_table: str,
-                          interval_column: str | None = None) -> go.Figure:
-    """Fraction of time each group of the file's intervals spends in each inferred state.
-
-    See :func:`neurotools.figures.states.state_interval_heatmap` (same arguments after the result).
-    """
-    t = np.asarray(result.arrays["bin_times"])
-    bs = float(result.params.get("bin_size", np.median(np.diff(t)) if len(t) > 1 else 1.0))
-    return state_interval_heatmap(t, bs, result.arrays["state_sequence"], recording,
-                                  interval_table, interval_column)
 
 
 def posterior_counts_figure(result: Result) -> go.Figure:

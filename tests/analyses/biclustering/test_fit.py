@@ -191,7 +191,7 @@ def test_inferred_states_against_the_true_state_intervals(paper_fit):
     """The simulated file's interval table 'states' holds the true segments: each true state
     spends most of its time in its own inferred state, and the two are different states."""
     from neurotools.compare import state_occupancy
-    from neurotools.figures.biclustering import state_interval_figure
+    from neurotools.figures.states import state_interval_heatmap
 
     rec, res = paper_fit
     occ = state_occupancy(res.arrays["bin_times"], 0.1, res.arrays["state_sequence"],
@@ -201,5 +201,6 @@ def test_inferred_states_against_the_true_state_intervals(paper_fit):
     main = occ.fraction.argmax(1)
     assert main[0] != main[1]
     assert occ.fraction.max(1).min() >= 0.75, occ.fraction     # 0.88 and 0.82 measured
-    heat = state_interval_figure(res, rec, "states", "state").data[0]
+    heat = state_interval_heatmap(res.arrays["bin_times"], 0.1, res.arrays["state_sequence"],
+                                  rec, "states", "state").data[0]
     np.testing.assert_allclose(heat.z, occ.fraction)
