@@ -33,8 +33,9 @@ rec = loaded.recording
 m = result.metrics
 for warning in result.info.get("convergence_warnings", []):
     st.warning(warning)
-if result.info.get("start_note"):
-    st.caption(result.info["start_note"])
+for note in ("start_note", "frozen_clusters_note"):
+    if result.info.get(note):
+        st.caption(result.info[note])
 c1, c2, c3 = st.columns(3)
 c1.metric("Neuron clusters (point)", m.get("n_clusters_point"))
 c2.metric("Occupied states (mode)", m.get("n_states_mode"))

@@ -311,4 +311,9 @@ def diagnostics_rows(result: Result) -> list[dict[str, object]]:
     if starts:
         rows.append({"diagnostic": f"starting clusters per chain ({result.info.get('starts')})",
                      "value": ", ".join(str(k) for k in starts)})
+    moves = result.info.get("cluster_count_moves")
+    if moves:
+        rows.append({"diagnostic": "cluster-count moves after burn-in, accepted / proposed "
+                                   "(" + ", ".join(moves) + ")",
+                     "value": ", ".join(f"{a} / {p}" for p, a in moves.values())})
     return rows

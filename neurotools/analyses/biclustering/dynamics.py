@@ -77,6 +77,46 @@ def sample_dynamics(
     return A, b, Q
 
 
+def sample_path_from_prior(
+    T: int,
+    D: int,
+    states: np.ndarray,
+    rng: np.random.Generator,
+    s0: float = 0.01,
+    nu_extra: float = 2.0,
+    v0: float = 1.0,
+) -> np.ndarray:
+    """One latent path from its prior: ``X_0 ~ N(0, I)``, every state's (A, b, Q) from the MNIW.
+
+    This is an exact draw of ``p(X | states)`` with the dynamics integrated out (the density of
+    :func:`.scalemoves.dynamics_log_marginal`); prior-only checks of the cluster moves use it.
+
+    Parameters
+    ----------
+    T, D : int
+        Number of bins and dimension of the stacked path.
+    states : ndarray of int, shape (T,)
+        State of each bin (bin t's state governs the move t-1 -> t).
+
+    Returns
+    -------
+    ndarray, shape (T, D)
+    """
+    L = int(states.max()) + 1 if len(states) else 1
+    M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
+    W, Q = [], []
+    for _ in range(L):
+        Qk = sample_iw(s0 * np.eye(D), D + nu_extra, rng)
+        W.append(M0 + np.linalg.cholesky(Qk) @ rng.standard_normal((D, D + 1)) * np.sqrt(v0))
+        Q.append(np.linalg.cholesky(Qk))
+    X = np.empty((T, D))
+    X[0] = rng.standard_normal(D)
+    for t in range(1, T):
+        k = states[t]
+        X[t] = W[k][:, :D] @ X[t - 1] + W[k][:, D] + Q[k] @ rng.standard_normal(D)
+    return X
+
+
 def mniw_log_marginal(
     Y: np.ndarray, Z: np.ndarray, s0: float = 0.01, nu_extra: float = 2.0, v0: float = 1.0
 ) -> float:

@@ -73,6 +73,8 @@ class ChainOutput:
     dispersion_sum: np.ndarray = None         # (N,)
     seconds: float = 0.0
     start_clusters: int = 0                   # clusters of the starting partition
+    #: moves that change the number of clusters after the burn-in: kind -> [proposed, accepted]
+    cluster_moves: dict = field(default_factory=dict)
 
 
 def _ppc_stats(y: np.ndarray) -> np.ndarray:
@@ -100,7 +102,10 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
     parts, paths = [], []
     obs_stats = _ppc_stats(chain.y)
     t0 = time.perf_counter()
+    at_burn_in = {kind: list(v) for kind, v in chain.move_counts.items()}
     for it in range(job.iterations):
+        if it == job.burn_in:
+            at_burn_in = {kind: list(v) for kind, v in chain.move_counts.items()}
         chain.step()
         s = chain.state
         log_mu = log_rates(s)
@@ -135,6 +140,8 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
     out.partitions = np.array(parts, np.int64).reshape(-1, N)
     out.state_paths = np.array(paths, np.int64).reshape(-1, T)
     out.seconds = time.perf_counter() - t0
+    out.cluster_moves = {kind: [v[0] - at_burn_in[kind][0], v[1] - at_burn_in[kind][1]]
+                         for kind, v in chain.move_counts.items()}
     return out
 
 
@@ -374,6 +381,17 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
             "All chains started from the same neuron partition, so their agreement on the "
             "clusters does not show that the answer is independent of the start; rerun with "
             "starts=spread to test it.")
+    moves = {kind: [int(sum(o.cluster_moves.get(kind, (0, 0))[a] for o in outs)) for a in (0, 1)]
+             for kind in ("new/empty", "split", "merge")}
+    info["cluster_count_moves"] = moves
+    if kk[:, post].size and all(np.ptp(kk[c, post]) == 0 for c in range(len(outs))):
+        accepted = sum(v[1] for v in moves.values())
+        proposed = sum(v[0] for v in moves.values())
+        info["frozen_clusters_note"] = (
+            f"No chain changed its number of neuron clusters after the burn-in ({accepted} of "
+            f"{proposed} cluster-count moves accepted), so P(number of clusters) shows where "
+            f"each chain started rather than the posterior over cluster counts; compare "
+            f"chains started apart (starts=spread).")
     info["convergence_warnings"] = convergence_warnings(metrics)
     if device != "cpu":
         info["device_note"] = f"'{device}' was requested; the sampler runs on the CPU (numpy)."

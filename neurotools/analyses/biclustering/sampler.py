@@ -48,8 +48,8 @@ from neurotools.analyses.biclustering.hmm import (
 from neurotools.analyses.biclustering.kalman import ffbs, window_state_moves
 from neurotools.analyses.biclustering.mfm import log_v_coefficients, new_cluster_log_weights
 from neurotools.analyses.biclustering.polyagamma import sample_pg
-from neurotools.analyses.biclustering.scalemoves import latent_scale_moves
-from neurotools.analyses.biclustering.splitmerge import split_merge_move
+from neurotools.analyses.biclustering.scalemoves import dynamics_log_marginal, latent_scale_moves
+from neurotools.analyses.biclustering.splitmerge import g0_logpdf, split_merge_move
 
 #: Dispersion of the NB proposal used for the Poisson model.
 POISSON_R = 1000.0
@@ -94,6 +94,11 @@ class ModelConfig:
     first_from_beta: bool = True
     #: scale moves of the latent paths with (A, b, Q) integrated out (:mod:`.scalemoves`)
     scale_moves: bool = True
+    #: prior of the cluster paths that the cluster-count moves (new or emptied cluster,
+    #: split-merge) target: "dynamics" -- the model's switching dynamics with every state's
+    #: (A, b, Q) integrated out, as in the rest of the sweep (exact); "g0" -- independent
+    #: AR(1) base measures per cluster, as in the paper's scheme (inconsistent with the sweep)
+    path_prior: str = "dynamics"
     #: random-walk Metropolis steps on log r_i after the CRT step of the dispersion
     dispersion_rw_steps: int = 4
     scale_step: float = 0.05
@@ -146,6 +151,9 @@ class Chain:
         self.p = config.latent_dim
         self.L = config.max_states
         self.log_v = log_v_coefficients(self.N, config.gamma_mfm, config.r_k, t_max=self.N + 1)
+        #: proposed and accepted moves that change the number of clusters, per kind
+        #: ("new/empty" single-neuron moves, "split", "merge")
+        self.move_counts = {kind: [0, 0] for kind in ("new/empty", "split", "merge")}
         self.state = self._initial_state()
 
     # ------------------------------------------------------------------ initialisation
@@ -414,15 +422,42 @@ class Chain:
         logml = ll - 0.5 * (c**2).sum(1) - 0.5 * logdet
         return logml, c, np.linalg.inv(H)
 
+    def paths_log_prior(self, lat: np.ndarray) -> float:
+        """Log prior of the cluster paths ``lat`` (T, K, 1 + p) that the label moves target.
+
+        With ``path_prior="dynamics"``: ``log p(X | states)`` of the stacked paths under the
+        switching dynamics with every state's (A, b, Q) integrated out
+        (:func:`.scalemoves.dynamics_log_marginal`), the same prior the latent, scale and state
+        moves use. With ``"g0"``: the sum of the independent base-measure densities.
+        """
+        T, K, q = lat.shape
+        if self.cfg.path_prior == "g0":
+            return float(sum(g0_logpdf(lat[:, j], self.cfg.g0_rho, self.cfg.g0_sd)
+                             for j in range(K)))
+        return dynamics_log_marginal(lat.reshape(T, K * q), self.state.states,
+                                     self.cfg.dynamics_v0)
+
     def update_labels(self) -> None:
         """One sweep of Neal's algorithm 8 (one auxiliary cluster) over all neurons, then
-        ``config.split_merge`` split-merge moves (:func:`.splitmerge.split_merge_move`)."""
+        ``config.split_merge`` split-merge moves (:func:`.splitmerge.split_merge_move`).
+
+        The auxiliary path is drawn from the base measure ``G0``, so algorithm 8 is a Gibbs step
+        for the model whose cluster paths are independent ``G0`` draws. Under the model's own
+        path prior (``path_prior="dynamics"``) that step is used as a proposal: a move that
+        creates or empties a cluster is accepted with probability
+        ``min(1, [p(X' | states) / p(X | states)] * G0(removed) / G0(added))``, which makes
+        the step exact for the switching-dynamics prior; other moves are always accepted.
+        """
         s, cfg = self.state, self.cfg
+        exact_paths = cfg.path_prior == "dynamics"
+        current = self.paths_log_prior(s.lat) if exact_paths else 0.0
         for i in self.rng.permutation(self.N):
             k = s.z[i]
+            c_old = s.c[i].copy()
             sizes = np.bincount(s.z, minlength=s.K)
             sizes[k] -= 1
-            if sizes[k] == 0:
+            singleton = sizes[k] == 0
+            if singleton:
                 aux = s.lat[:, k].copy()
                 keep = np.arange(s.K) != k
                 s.lat = s.lat[:, keep]
@@ -440,7 +475,32 @@ class Chain:
             prob = np.exp(logp - logp.max())
             prob /= prob.sum()
             j = int(self.rng.choice(len(prob), p=prob))
-            if j == s.K:
+            K_before = s.K
+            if (j == K_before) != singleton:
+                self.move_counts["new/empty"][0] += 1
+            if exact_paths and (j == K_before) != singleton:
+                # the number of clusters changes: correct the G0 proposal to the dynamics prior
+                with_aux = np.concatenate([s.lat, aux[:, None, :]], 1)
+                g0_aux = g0_logpdf(aux, cfg.g0_rho, cfg.g0_sd)
+                if j == K_before:          # a new cluster appears
+                    proposed = self.paths_log_prior(with_aux)
+                    log_acc = proposed - current - g0_aux
+                else:                      # i's singleton cluster disappears
+                    proposed = self.paths_log_prior(s.lat)
+                    log_acc = proposed - current + g0_aux
+                if np.log(self.rng.random()) >= log_acc:
+                    # rejected: i keeps its cluster (a singleton comes back at the end)
+                    if singleton:
+                        s.lat = with_aux
+                        s.z[i] = K_before
+                    else:
+                        s.z[i] = k
+                    s.c[i] = c_old
+                    continue
+                current = proposed
+            if (j == K_before) != singleton:
+                self.move_counts["new/empty"][1] += 1
+            if j == K_before:
                 s.lat = np.concatenate([s.lat, aux[:, None, :]], 1)
             s.z[i] = j
             Lc = np.linalg.cholesky(0.5 * (cov[j] + cov[j].T))

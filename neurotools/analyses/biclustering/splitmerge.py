@@ -4,11 +4,14 @@ The single-neuron label move (Neal's algorithm 8 in :mod:`.sampler`) rarely spli
 holds two true clusters: each neuron is compared with a latent path fitted to all members. These
 moves change a whole block at once and target the same distribution as the label move::
 
-    pi(z, lat) ~ p(z) * prod_clusters G0(lat_j) * prod_neurons exp(l_i(lat_{z_i}))
+    pi(z, lat) ~ p(z) * p(lat | states) * prod_neurons exp(l_i(lat_{z_i}))
 
-with ``p(z)`` the MFM (or DP) partition prior, ``G0`` the base measure of a cluster's latent path
-(stationary AR(1) per dimension) and ``l_i`` the Laplace log marginal likelihood of neuron i with
-its loadings integrated (:meth:`.sampler.Chain._laplace`).
+with ``p(z)`` the MFM (or DP) partition prior, ``p(lat | states)`` the prior of the stacked
+cluster paths under the switching dynamics with every state's (A, b, Q) integrated out
+(:meth:`.sampler.Chain.paths_log_prior`; with ``path_prior="g0"``, the product of independent
+base measures ``G0``, stationary AR(1) per dimension, as in the paper's scheme) and ``l_i`` the
+Laplace log marginal likelihood of neuron i with its loadings integrated
+(:meth:`.sampler.Chain._laplace`).
 
 One move: pick an ordered pair of neurons (i, j) uniformly. If they share a cluster, propose a
 split: i's part keeps the cluster's latent path, j's part gets a new path drawn from a Gaussian
@@ -20,6 +23,7 @@ other members are allocated one by one in random order, each with probability pr
 are in different clusters, propose the reverse merge (j's cluster joins i's and keeps i's path).
 ``q`` depends only on the data, the union of the two clusters, (i, j), ``d`` and ``r``, all
 unchanged by the move, so the Hastings ratio is exact: ``pi ratio / (q(new path) * P(allocation))``.
+The states do not change during the move, so ``p(lat | states)`` is evaluated at the current ones.
 """
 
 from __future__ import annotations
@@ -157,7 +161,7 @@ def data_path(logr: np.ndarray, zs: np.ndarray, S: np.ndarray, i: int, j: int,
     T = logr.shape[1]
     ci = zs[S] @ zs[i]
     cj = zs[S] @ zs[j]
-    P = S[(cj >= ci) & (S != i)]
+    P = S[((cj >= ci) | (S == j)) & (S != i)]          # j itself always (ties, flat rates)
     members = logr[P]
     out = np.zeros((T, 1 + p))
     ell = np.zeros((len(P), 1 + p))
@@ -220,12 +224,25 @@ def split_merge_move(chain) -> bool:
         log_alloc += lp[side[a]]
         sizes[side[a]] += 1
     t_split = s.K + 1 if split else s.K
+    if cfg.path_prior == "g0":
+        log_paths = g0_logpdf(lat_other, cfg.g0_rho, cfg.g0_sd)
+    else:
+        # log p(paths of the split configuration) - log p(paths of the merged one), under the
+        # switching dynamics with every state's (A, b, Q) integrated out
+        if split:
+            with_other, without_other = np.concatenate([s.lat, lat_other[:, None, :]], 1), s.lat
+        else:
+            with_other, without_other = s.lat, s.lat[:, np.arange(s.K) != kj]
+        log_paths = chain.paths_log_prior(with_other) - chain.paths_log_prior(without_other)
     log_r = (_log_partition_ratio(int(sizes[0]), int(sizes[1]), t_split, cfg.neuron_prior,
                                   cfg.gamma_mfm, chain.log_v, cfg.alpha_dp)
-             + g0_logpdf(lat_other, cfg.g0_rho, cfg.g0_sd) - q.logpdf(lat_other) - log_alloc
+             + log_paths - q.logpdf(lat_other) - log_alloc
              + float((ll[side == 1, 1] - ll[side == 1, 0]).sum()))
+    counts = chain.move_counts["split" if split else "merge"]
+    counts[0] += 1
     if np.log(rng.random()) >= (log_r if split else -log_r):
         return False
+    counts[1] += 1
     if split:
         s.lat = np.concatenate([s.lat, lat_other[:, None, :]], 1)
         s.z[S[side == 1]] = s.K - 1

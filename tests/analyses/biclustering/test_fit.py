@@ -175,6 +175,26 @@ def test_spread_starts_give_each_chain_its_own_number_of_clusters():
             zip(heat.y, spread.info["start_clusters_per_chain"])] == [True] * 3
 
 
+def test_cluster_count_moves_are_counted_and_a_frozen_count_is_reported(paper_fit):
+    _, res = paper_fit
+    moves = res.info["cluster_count_moves"]
+    assert set(moves) == {"new/empty", "split", "merge"}
+    assert all(0 <= accepted <= proposed for proposed, accepted in moves.values())
+    # 2 chains x 100 kept sweeps x 2 split-merge proposals
+    assert moves["split"][0] + moves["merge"][0] == 2 * 100 * 2
+    kept = res.arrays["n_clusters_trace"][:, 60:]
+    frozen = bool((kept.max(1) == kept.min(1)).all())
+    assert ("frozen_clusters_note" in res.info) == frozen
+    if sum(a for _, a in moves.values()) == 0:
+        assert frozen
+    if frozen:
+        assert "starts=spread" in res.info["frozen_clusters_note"]
+    from neurotools.figures.biclustering import diagnostics_rows
+
+    row = [r for r in diagnostics_rows(res) if r["diagnostic"].startswith("cluster-count")]
+    assert row[0]["value"] == ", ".join(f"{a} / {p}" for p, a in moves.values())
+
+
 def test_chain_labels_are_matched_to_the_pooled_partition():
     from neurotools.compare import matched_labels
 

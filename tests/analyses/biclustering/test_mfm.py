@@ -5,6 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from neurotools.analyses.biclustering.dynamics import sample_path_from_prior
 from neurotools.analyses.biclustering.mfm import log_prior_n_clusters, log_v_coefficients
 from neurotools.analyses.biclustering.sampler import Chain, ModelConfig
 
@@ -71,19 +72,28 @@ def test_prior_on_t_matches_generative_simulation():
     assert np.allclose(np.exp(log_prior_n_clusters(n, gamma, r)), emp, atol=0.01)
 
 
-@pytest.mark.parametrize("prior", ["mfm", "dp"])
-def test_prior_only_label_sampler_reproduces_the_prior_on_clusters(prior):
+@pytest.mark.parametrize("prior,path_prior", [("mfm", "dynamics"), ("dp", "dynamics"),
+                                              ("mfm", "g0")])
+def test_prior_only_label_sampler_reproduces_the_prior_on_clusters(prior, path_prior):
+    # the single-neuron move proposes new paths from G0; under the dynamics prior its
+    # correction p(X') / p(X) / G0 must leave K with its MFM (or DP) prior when the paths are
+    # refreshed from their own prior between sweeps
+    # (with the correction left out, K's distribution is off by 0.57 here)
     n = 4
     rng = np.random.default_rng(1)
-    y = rng.poisson(1.0, (n, 4))
+    y = rng.poisson(1.0, (n, 2))
     # single-neuron moves only (the split-merge moves have their own test)
     cfg = ModelConfig(prior_only=True, neuron_prior=prior, init_clusters=1, alpha_dp=1.0,
-                      split_merge=0)
+                      split_merge=0, path_prior=path_prior, latent_dim=1, g0_sd=0.6, g0_rho=0.8)
     chain = Chain(y, cfg, rng)
     ks = []
     for _ in range(4000):
         chain.update_labels()
         ks.append(chain.state.K)
+        s = chain.state
+        T, K, q = s.lat.shape
+        if path_prior == "dynamics":
+            s.lat = sample_path_from_prior(T, K * q, s.states, rng).reshape(T, K, q)
     emp = np.bincount(ks, minlength=n + 1) / len(ks)
     if prior == "mfm":
         expected = np.exp(log_prior_n_clusters(n, 1.0, 0.2))

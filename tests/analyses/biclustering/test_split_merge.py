@@ -1,9 +1,10 @@
 """Split-merge moves of the neuron clusters: the proposal's density and invariance of the target.
 
 With the likelihood switched off (``prior_only``) the target of the label moves is the partition
-prior times the base measure of every cluster's latent path, so a chain of split-merge moves alone
-must visit the 52 partitions of 5 neurons with their exact MFM (or DP) probabilities and keep the
-latent paths distributed as the base measure. With the likelihood on, a neuron-level check: a
+prior times the prior of the cluster paths (the switching dynamics with (A, b, Q) integrated out,
+or independent base measures with ``path_prior="g0"``), so split-merge moves alternated with exact
+refreshes of the paths from that prior must visit the 52 partitions of 5 neurons with their exact
+MFM (or DP) probabilities. With the likelihood on, a neuron-level check: a
 merged start of two well-separated simulated clusters is split.
 """
 
@@ -13,6 +14,7 @@ from math import factorial
 import numpy as np
 import pytest
 
+from neurotools.analyses.biclustering.dynamics import sample_path_from_prior
 from neurotools.analyses.biclustering.mfm import log_v_coefficients
 from neurotools.analyses.biclustering.sampler import Chain, ModelConfig
 from neurotools.analyses.biclustering.splitmerge import (
@@ -113,20 +115,36 @@ def _banded(M, u):
     return ab
 
 
-@pytest.mark.parametrize("prior", ["mfm", "dp"])
-def test_prior_only_split_merge_samples_the_exact_partition_prior(prior):
-    n, T = 5, 6
+def refresh_paths_from_prior(chain):
+    """Exact Gibbs refresh of every cluster path given the partition, with no likelihood."""
+    s = chain.state
+    T, K, q = s.lat.shape
+    if chain.cfg.path_prior == "g0":
+        s.lat = np.stack([chain._g0_draw() for _ in range(K)], 1)
+    else:
+        s.lat = sample_path_from_prior(T, K * q, s.states, chain.rng).reshape(T, K, q)
+
+
+@pytest.mark.parametrize("prior,path_prior", [("mfm", "dynamics"), ("dp", "dynamics"),
+                                              ("mfm", "g0")])
+def test_prior_only_split_merge_samples_the_exact_partition_prior(prior, path_prior):
+    # with the paths refreshed from their prior, the partition must follow p(z) exactly; under
+    # the dynamics prior the move's path ratio p(X_split) / p(X_merged) does not cancel, so a
+    # wrong ratio shows up as a wrong partition distribution
+    # (2 bins under the dynamics prior, where the proposals mix well enough; with the path
+    # ratio left out, frequencies are off by 0.66 there)
+    n, T = 5, (6 if path_prior == "g0" else 2)
     rng = np.random.default_rng(3)
     cfg = ModelConfig(prior_only=True, neuron_prior=prior, latent_dim=1, init_clusters=1,
-                      g0_rho=0.8, g0_sd=0.5)
+                      g0_rho=0.8, g0_sd=0.5 if path_prior == "g0" else 0.6,
+                      path_prior=path_prior)
     chain = Chain(rng.poisson(2.0, (n, T)), cfg, rng)
     exact = _exact_partition_probs(n, prior)
     counts = dict.fromkeys(exact, 0)
     n_iter = 8000
     for _ in range(n_iter):
         split_merge_move(chain)
-        # exact Gibbs refresh of the paths given the partition (prior only: the base measure)
-        chain.state.lat = np.stack([chain._g0_draw() for _ in range(chain.state.K)], 1)
+        refresh_paths_from_prior(chain)
         counts[_canonical(chain.state.z)] += 1
     freq = np.array([counts[k] / n_iter for k in exact])
     p = np.array(list(exact.values()))
@@ -151,6 +169,11 @@ def test_split_merge_splits_a_merged_start_that_single_neuron_moves_keep():
         for _ in range(30):
             chain.step()
         ks[moves] = chain.state.K
+        counts = chain.move_counts
         if moves:
             assert adjusted_rand(truth, chain.state.z) > 0.4
+            # every accepted split adds a cluster, every accepted merge or emptied one removes one
+            assert counts["split"][1] >= 1
+            assert counts["split"][0] + counts["merge"][0] == 30 * moves
+        assert all(0 <= a <= p for p, a in counts.values())
     assert ks[0] == 1 and ks[3] >= 2
