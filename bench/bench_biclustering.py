@@ -9,6 +9,8 @@ Usage::
     .venv/bin/python bench/bench_biclustering.py --recovery-only --starts spread   # start test
     .venv/bin/python bench/bench_biclustering.py --start-study --seeds 0,1,2,3,4,5   # starts only
     .venv/bin/python bench/bench_biclustering.py --state-ceiling --seeds 0,1,2    # truth-fixed
+    .venv/bin/python bench/bench_biclustering.py --state-posterior --seeds 0,1,2  # HDP alone
+    .venv/bin/python bench/bench_biclustering.py --recovery-seeds 0,1,2,3,4   # 4 x 1000 per seed
 
 Reference numbers (spec, the author's code on this 2-core machine): about 2.0 s per iteration at
 N = 30, T = 500, L = 10, and about 5 GB of stored draws for 10000 iterations.
@@ -255,6 +257,72 @@ def state_ceiling(seeds: list[int], sweeps: int = 400) -> None:
               f"| {int((mode != truth).sum())} |", flush=True)
 
 
+# ---------------------------------------------------------------- the model's own state posterior
+# Which state summaries does the model's posterior itself give on these data? Two conditions,
+# each with the sticky HDP-HMM (L = 10, the paper's alpha, gamma, kappa) and every state's
+# (A, b, Q) learned: (a) the true latent paths fixed, only states and dynamics sampled; (b) the
+# true neuron parameters fixed (partition, d, c, r = 10), latents, dynamics and states sampled.
+# A correct sampler of the full model cannot be expected to beat (b) on states.
+
+
+def state_posterior(seeds: list[int], sweeps: int = 600) -> None:
+    """Print accuracy and occupied-state counts of the HDP state posterior, truth partly fixed."""
+    from neurotools.analyses.biclustering.fit import permuted_accuracy
+    from neurotools.analyses.biclustering.simulate import simulate_counts
+
+    print("| seed | condition | accuracy per draw | mode of occupied states | "
+          "P(occupied <= 3) | mean occupied |")
+    print("|---|---|---|---|---|---|")
+    for seed in seeds:
+        sim = simulate_counts(SimParams(), seed)
+        y, truth = sim["counts"].T, sim["state_sequence"]
+        for condition in ("true latents", "true neuron parameters"):
+            chain = Chain(y, ModelConfig(update_labels=False, split_merge=0),
+                          np.random.default_rng(1))
+            s = chain.state
+            s.z, s.d, s.c = sim["neuron_clusters"].copy(), sim["d"].copy(), sim["c"].copy()
+            s.r, s.lat = np.full(len(s.d), 10.0), sim["latents"].copy()
+            s.A, s.b, s.Q = chain._draw_dynamics()
+            occ, acc = [], []
+            for it in range(sweeps):
+                if condition == "true neuron parameters":
+                    chain.update_latents()
+                    chain.project()
+                for _ in range(chain.cfg.state_sweeps):
+                    chain.update_states()
+                    s.A, s.b, s.Q = chain._draw_dynamics()
+                if it >= sweeps // 4:
+                    occ.append(len(np.unique(s.states)))
+                    acc.append(permuted_accuracy(truth, s.states))
+            occ = np.array(occ)
+            print(f"| {seed} | {condition} | {np.mean(acc):.3f} | {np.bincount(occ).argmax()} | "
+                  f"{np.mean(occ <= 3):.2f} | {occ.mean():.2f} |", flush=True)
+
+
+def recovery_table(seeds: list[int], starts: str) -> None:
+    """One 4 x 1000 recovery per simulation seed, a row of the targets each."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    print(f"\n## Recovery over simulation seeds (4 chains x 1000, burn-in 250, starts {starts})")
+    print("| seed | neuron ARI | P(K=3) | chain ARI | state accuracy | state ARI | "
+          "mode occupied | R-hat log-lik | R-hat occupied | clusters changed | wall (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for seed in seeds:
+        rec = simulate(SimParams(), seed)
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(2) as ex:
+            res = run([rec], Params(iterations=1000, burn_in=250, chains=4, starts=starts),
+                      seed=0, executor=ex)
+        m = res.metrics
+        moved = "no" if "frozen_clusters_note" in res.info else "yes"
+        print(f"| {seed} | {m['truth_neuron_ari']:.2f} | "
+              f"{res.arrays['n_clusters_posterior'][3]:.2f} | "
+              f"{m['min_pairwise_chain_ari']:.2f} | {m['truth_state_accuracy']:.3f} | "
+              f"{m['truth_state_ari']:.2f} | {m['n_states_mode']} | {m['rhat_loglik']:.2f} | "
+              f"{m['rhat_n_states']:.2f} | {moved} | {time.perf_counter() - t0:.0f} |",
+              flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iters", type=int, default=10, help="timed sweeps per size")
@@ -273,9 +341,19 @@ def main() -> None:
                     help="simulation seeds of --start-study / --state-ceiling")
     ap.add_argument("--state-ceiling", action="store_true",
                     help="only the state accuracy reachable with every parameter at the truth")
+    ap.add_argument("--state-posterior", action="store_true",
+                    help="only the state posterior of the model with the truth partly fixed")
+    ap.add_argument("--recovery-seeds", default="",
+                    help="comma-separated simulation seeds: one 4 x 1000 recovery row per seed")
     args = ap.parse_args()
     if args.state_ceiling:
         state_ceiling([int(v) for v in args.seeds.split(",")])
+        return
+    if args.state_posterior:
+        state_posterior([int(v) for v in args.seeds.split(",")])
+        return
+    if args.recovery_seeds:
+        recovery_table([int(v) for v in args.recovery_seeds.split(",")], args.starts)
         return
     if args.start_study:
         start_study([int(v) for v in args.seeds.split(",")])

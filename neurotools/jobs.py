@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from neurotools.analyses.base import Result
+from neurotools.analyses.live import LiveTraceSink, read_live_traces
 from neurotools.errors import Cancelled, UserError
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
@@ -232,6 +233,8 @@ class _JobProgress:
         self.job_dir = job_dir
         self.min_interval_s = min_interval_s
         self._last = 0.0
+        #: where analyses write live traces (read back by :meth:`JobStore.live`)
+        self.live = LiveTraceSink(str(job_dir / "live"))
 
     def __call__(self, fraction: float, message: str = "") -> None:
         if (self.job_dir / "cancel").exists():
@@ -329,6 +332,11 @@ class JobStore:
         if _read_status(d).state != "done":
             return None
         return Result.load(d / "result")
+
+    def live(self, job_id: str) -> list[dict[str, Any]]:
+        """Live traces the job's analysis has written so far (one dict per series, e.g. per
+        MCMC chain; :func:`neurotools.analyses.live.read_live_traces`); empty if none."""
+        return read_live_traces(self.job_dir(job_id) / "live")
 
     def task(self, job_id: str) -> dict[str, Any]:
         """The stored task description (``task.json``)."""

@@ -460,6 +460,24 @@ def _show_status(status: Any) -> None:
         st.progress(min(max(pct, 0), 100) / 100, text=f"{status.state}: {pct}% - {status.message or '...'}")
 
 
+def _show_live_traces(job_id: str, traces: list) -> None:
+    """Progress of each traced series (e.g. each MCMC chain) and a plot of its main value."""
+    from neurotools.figures.live import live_trace_figure
+
+    traces = [t for t in traces if t.get("x")]
+    if not traces:
+        return
+    for t in traces:
+        done = int(t["x"][-1])
+        total = max(int(t.get("total") or done), 1)
+        st.progress(min(done / total, 1.0), text=f"{t['label']}: iteration {done} of {total}")
+    names = list(traces[0].get("y", {}))
+    if names:
+        value = "log_joint" if "log_joint" in names else names[0]
+        st.plotly_chart(live_trace_figure(traces, value), use_container_width=True,
+                        key=f"job_live_{job_id}")
+
+
 def job_panel(job_id: str, poll_s: float = 1.0):
     """Show a job's state; while it runs, a fragment polls its progress and offers Cancel.
 
@@ -493,6 +511,7 @@ def job_panel(job_id: str, poll_s: float = 1.0):
             st.rerun(scope="app")
         st.caption(f"Job `{job_id}`: {s.label}")
         _show_status(s)
+        _show_live_traces(job_id, store.live(job_id))
         if st.button("Cancel job", key=f"job_cancel_{job_id}"):
             store.cancel(job_id)
             st.info("Cancelling: the job stops at its next progress report.")

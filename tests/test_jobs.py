@@ -81,3 +81,23 @@ def test_result_save_is_atomic_and_bit_for_bit(tmp_path):
     with pytest.raises(TypeError):
         Result("demo", {}, 0, [], {"bad": np.array([object()])}).save(tmp_path / "bad")
     assert not (tmp_path / "bad").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_bicluster_job_shows_each_chain_live(tmp_path):
+    from neurotools.analyses.biclustering import SimParams, simulate
+    from neurotools.data.nwb_writer import write_nwb
+    from neurotools.jobs import AnalysisTask
+
+    path = write_nwb(simulate(SimParams(n_neurons=9, n_bins=100), seed=1), tmp_path / "sim.nwb")
+    store = JobStore(tmp_path / "jobs")
+    params = {"iterations": 12, "burn_in": 4, "chains": 2, "max_states": 3}
+    job = store.submit(AnalysisTask("bicluster", [str(path)], params), make_executor("inline"))
+    assert store.status(job).state == "done"
+    traces = store.live(job)
+    assert [t["label"] for t in traces] == ["chain 1", "chain 2"]
+    res = store.result(job)
+    for c, t in enumerate(traces):
+        assert t["x"][-1] == 12 and t["total"] == 12
+        np.testing.assert_allclose(t["y"]["log_joint"], res.arrays["logjoint_traces"][c])
+    assert store.live(JobStore(tmp_path / "jobs").submit(
+        RateSweepTask(str(path), [0.1]), make_executor("inline"))) == []

@@ -46,6 +46,8 @@ def sub_progress(progress: Progress | None, lo: float, hi: float) -> Progress:
     def report(fraction: float, message: str = "") -> None:
         parent(lo + (hi - lo) * min(max(fraction, 0.0), 1.0), message)
 
+    # a live-trace sink (neurotools.analyses.live) travels with the callback
+    report.live = getattr(parent, "live", None)
     return report
 
 

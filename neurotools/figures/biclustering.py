@@ -195,25 +195,25 @@ def posterior_counts_figure(result: Result) -> go.Figure:
 
 
 def trace_figure(result: Result) -> go.Figure:
-    """Per-chain traces: log-likelihood, number of clusters, number of occupied states."""
+    """Per-chain traces: log-joint, log-likelihood, number of clusters, occupied states."""
     ll = np.atleast_2d(result.arrays.get("loglik_traces", result.arrays["loglik_trace"]))
+    lj = result.arrays.get("logjoint_traces")
     kk = np.atleast_2d(result.arrays.get("n_clusters_trace", np.zeros_like(ll)))
     ss = np.atleast_2d(result.arrays.get("n_states_trace", np.zeros_like(ll)))
+    rows = ([("log-joint (nats)", np.atleast_2d(lj))] if lj is not None else []) + [
+        ("log-likelihood (nats)", ll), ("clusters (count)", kk), ("states (count)", ss)]
     it = np.arange(1, ll.shape[1] + 1)
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04)
-    for c in range(ll.shape[0]):
-        color = PALETTE[c % len(PALETTE)]
-        fig.add_trace(go.Scattergl(x=it, y=ll[c], name=f"chain {c + 1}", line=dict(color=color)), 1, 1)
-        fig.add_trace(go.Scattergl(x=it, y=kk[c], showlegend=False, line=dict(color=color)), 2, 1)
-        fig.add_trace(go.Scattergl(x=it, y=ss[c], showlegend=False, line=dict(color=color)), 3, 1)
+    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.04)
+    for r, (title, values) in enumerate(rows, start=1):
+        for c in range(values.shape[0]):
+            fig.add_trace(go.Scattergl(x=it, y=values[c], name=f"chain {c + 1}", showlegend=r == 1,
+                                       line=dict(color=PALETTE[c % len(PALETTE)])), r, 1)
+        fig.update_yaxes(title_text=title, row=r, col=1)
     burn = int(result.params.get("burn_in", 0))
     if burn:
         fig.add_vline(x=burn, line_dash="dot", line_color="gray")
-    fig.update_yaxes(title_text="log-likelihood (nats)", row=1, col=1)
-    fig.update_yaxes(title_text="clusters (count)", row=2, col=1)
-    fig.update_yaxes(title_text="states (count)", row=3, col=1)
-    fig.update_xaxes(title_text="iteration", row=3, col=1)
-    fig.update_layout(title="MCMC traces (dotted: end of burn-in)", height=560)
+    fig.update_xaxes(title_text="iteration", row=len(rows), col=1)
+    fig.update_layout(title="MCMC traces (dotted: end of burn-in)", height=140 + 140 * len(rows))
     return fig
 
 
@@ -302,8 +302,9 @@ def chain_partitions_figure(result: Result) -> go.Figure:
 
 def diagnostics_rows(result: Result) -> list[dict[str, object]]:
     """Convergence numbers as table rows (name, value) for the UI."""
-    keys = ("rhat_loglik", "rhat_n_clusters", "rhat_n_states", "ess_bulk_loglik",
-            "ess_bulk_n_clusters", "ess_bulk_n_states", "min_pairwise_chain_ari",
+    keys = ("rhat_logjoint", "rhat_loglik", "rhat_n_clusters", "rhat_n_states",
+            "ess_bulk_logjoint", "ess_bulk_loglik", "ess_bulk_n_clusters", "ess_bulk_n_states",
+            "min_pairwise_chain_ari",
             "seconds_per_iteration", "ppc_extreme_fraction")
     rows = [{"diagnostic": k, "value": f"{float(result.metrics[k]):.4g}"} for k in keys
             if k in result.metrics and result.metrics[k] is not None]

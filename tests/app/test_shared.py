@@ -66,3 +66,41 @@ def test_spool_upload_writes_chunks_named_by_hash(tmp_path, monkeypatch):
     assert not list((tmp_path / "uploads").glob(".part-*"))
     _shared.discard_spool(path)
     assert not path.parent.exists()
+
+
+def _running_job_app():
+    import os
+
+    from pages._shared import job_panel
+
+    job_panel(os.environ["TEST_JOB_ID"], poll_s=60.0)
+
+
+def test_a_running_job_shows_progress_and_the_log_joint_per_chain(tmp_path, monkeypatch):
+    import json
+
+    from neurotools.analyses.live import LiveTraceSink
+
+    job_dir = tmp_path / "jobs" / "job1"
+    job_dir.mkdir(parents=True)
+    status = {"job_id": "job1", "kind": "analysis", "label": "bicluster on sim.nwb",
+              "state": "running", "progress": 0.3, "message": "chain 2: iteration 50/100",
+              "error": "", "created": 0.0, "updated": 0.0, "pid": 0}
+    (job_dir / "status.json").write_text(json.dumps(status))
+    sink = LiveTraceSink(str(job_dir / "live"))
+    for c, done in ((1, 100), (2, 50)):
+        w = sink.writer(f"chain_{c:03d}", f"chain {c}", 100, {"log_joint": "nats"})
+        for x in range(1, done + 1):
+            w.add(x, log_joint=-1000.0 + x)
+        w.flush()
+    monkeypatch.setenv("NEUROTOOLS_JOBS_DIR", str(tmp_path / "jobs"))
+    monkeypatch.setenv("TEST_JOB_ID", "job1")
+    at = AppTest.from_function(_running_job_app, default_timeout=30).run()
+    assert not at.exception
+    bars = [p.proto.text for p in at.get("progress")]
+    assert "chain 1: iteration 100 of 100" in bars and "chain 2: iteration 50 of 100" in bars
+    (chart,) = at.get("plotly_chart")
+    fig = json.loads(chart.proto.spec)
+    assert [d["name"] for d in fig["data"]] == ["chain 1", "chain 2"]
+    assert len(fig["data"][1]["x"]) == 50
+    assert fig["layout"]["yaxis"]["title"]["text"] == "log-joint (nats)"

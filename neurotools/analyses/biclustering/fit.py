@@ -26,6 +26,7 @@ from neurotools.analyses.biclustering.summaries import (
     relabel,
     split_rhat,
 )
+from neurotools.analyses.live import LiveTraceWriter, live_sink
 from neurotools.data.binning import neural_matrix
 from neurotools.data.recording import Recording
 from neurotools.errors import UserError
@@ -51,6 +52,8 @@ class ChainJob:
     iterations: int
     burn_in: int
     index: int = 0
+    #: optional live trace of this chain's log-joint and log-likelihood (written while it runs)
+    live: LiveTraceWriter | None = None
 
 
 @dataclass
@@ -64,6 +67,7 @@ class ChainOutput:
     state_paths: np.ndarray                   # (M, T)
     latent_draws: list = field(default_factory=list)   # [(z (N,), lat (T, K, q))]
     loglik: np.ndarray = None                 # (iterations,)
+    logjoint: np.ndarray = None               # (iterations,)
     n_clusters: np.ndarray = None             # (iterations,)
     n_states: np.ndarray = None               # (iterations,)
     k_hist: np.ndarray = None                 # (N + 1,)
@@ -94,7 +98,8 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
         psm_sum=np.zeros((N, N)),
         state_psm_sum=np.zeros((T, T), np.float32) if T <= MAX_STATE_PSM else None,
         n_kept=0, partitions=np.empty((0, N), np.int64), state_paths=np.empty((0, T), np.int64),
-        loglik=np.empty(job.iterations), n_clusters=np.empty(job.iterations, np.int64),
+        loglik=np.empty(job.iterations), logjoint=np.empty(job.iterations),
+        n_clusters=np.empty(job.iterations, np.int64),
         n_states=np.empty(job.iterations, np.int64), k_hist=np.zeros(N + 1),
         s_hist=np.zeros(L + 1), ppc_exceed=np.zeros((N, len(PPC_STATS))),
         dispersion_sum=np.zeros(N), start_clusters=chain.state.K,
@@ -110,8 +115,12 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
         s = chain.state
         log_mu = log_rates(s)
         ll = chain.loglik(log_mu)
+        lj = chain.log_joint(log_mu)
         n_occ = len(np.unique(s.states))
         out.loglik[it], out.n_clusters[it], out.n_states[it] = ll, s.K, n_occ
+        out.logjoint[it] = lj
+        if job.live is not None:
+            job.live.add(it + 1, log_joint=lj, log_lik=ll, clusters=s.K, states=n_occ)
         if it >= job.burn_in:
             k = it - job.burn_in
             out.n_kept += 1
@@ -136,10 +145,12 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
         if progress is not None:
             progress((it + 1) / job.iterations,
                      f"chain {job.index + 1}: iteration {it + 1}/{job.iterations}, "
-                     f"log-lik {ll:.1f}, {s.K} clusters, {n_occ} states")
+                     f"log-joint {lj:.1f}, {s.K} clusters, {n_occ} states")
     out.partitions = np.array(parts, np.int64).reshape(-1, N)
     out.state_paths = np.array(paths, np.int64).reshape(-1, T)
     out.seconds = time.perf_counter() - t0
+    if job.live is not None:
+        job.live.flush()
     out.cluster_moves = {kind: [v[0] - at_burn_in[kind][0], v[1] - at_burn_in[kind][1]]
                          for kind, v in chain.move_counts.items()}
     return out
@@ -270,6 +281,12 @@ def run(
                                 else 0),
                      (int(seed), c), params.iterations, params.burn_in, c)
             for c in range(params.chains)]
+    sink = live_sink(progress)
+    if sink is not None:
+        units = {"log_joint": "nats", "log_lik": "nats", "clusters": "count", "states": "count"}
+        for c, job in enumerate(jobs):
+            job.live = sink.writer(f"chain_{c + 1:03d}", f"chain {c + 1}", params.iterations,
+                                   units)
     report = progress
     if executor is None:
         outs = []
@@ -310,6 +327,7 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
     burn = params.burn_in
     post = slice(burn, None)
     ll = np.stack([o.loglik for o in outs])
+    lj = np.stack([o.logjoint for o in outs])
     kk = np.stack([o.n_clusters for o in outs]).astype(float)
     ss = np.stack([o.n_states for o in outs]).astype(float)
     chain_parts = np.array([point_partitions(o.partitions, o.psm_sum / o.n_kept)[0] for o in outs])
@@ -326,6 +344,7 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         "neuron_coclustering": psm,
         "loglik_trace": ll[0],
         "loglik_traces": ll,
+        "logjoint_traces": lj,
         "n_clusters_trace": kk.astype(np.int64),
         "n_states_trace": ss.astype(np.int64),
         "n_clusters_posterior": k_post,
@@ -351,6 +370,7 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         "n_clusters_point": int(neuron_maxpear.max() + 1),
         "n_states_point": int(state_maxpear.max() + 1),
         "rhat_loglik": split_rhat(ll[:, post]), "rhat_n_clusters": split_rhat(kk[:, post]),
+        "rhat_logjoint": split_rhat(lj[:, post]), "ess_bulk_logjoint": bulk_ess(lj[:, post]),
         "rhat_n_states": split_rhat(ss[:, post]),
         "ess_bulk_loglik": bulk_ess(ll[:, post]), "ess_bulk_n_clusters": bulk_ess(kk[:, post]),
         "ess_bulk_n_states": bulk_ess(ss[:, post]),

@@ -113,3 +113,27 @@ def new_cluster_log_weights(
     if prior == "dp":
         return np.log(sizes.astype(float)), float(np.log(alpha_dp))
     return np.log(sizes + gamma), float(np.log(gamma) + log_v[t + 1] - log_v[t])
+
+
+def log_partition_prior(sizes: np.ndarray, prior: str, gamma: float, log_v: np.ndarray,
+                        alpha_dp: float) -> float:
+    """Log prior probability of one partition of ``n = sum(sizes)`` items (exchangeable).
+
+    MFM (Miller & Harrison 2018): ``V_n(t) prod_c gamma^(|c|)`` (rising factorials); DP:
+    ``alpha^t Gamma(alpha) / Gamma(alpha + n) prod_c (|c| - 1)!``.
+
+    Parameters
+    ----------
+    sizes : ndarray of int, shape (t,)
+        Block sizes, all > 0.
+    prior : str
+        ``"mfm"`` or ``"dp"``.
+    gamma, log_v, alpha_dp
+        As in :func:`new_cluster_log_weights`.
+    """
+    sizes = np.asarray(sizes, float)
+    t, n = len(sizes), float(sizes.sum())
+    if prior == "dp":
+        return float(t * np.log(alpha_dp) + gammaln(alpha_dp) - gammaln(alpha_dp + n)
+                     + gammaln(sizes).sum())
+    return float(log_v[t] + (gammaln(gamma + sizes) - gammaln(gamma)).sum())

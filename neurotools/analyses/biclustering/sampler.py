@@ -8,7 +8,8 @@ Model (N neurons, T bins, p factors per cluster, counts ``y[i, t]``)::
     s_t ~ sticky HDP-HMM (weak limit, L states)
 
 The sweep (:meth:`Chain.step`): neuron labels (Neal's algorithm 8, one auxiliary cluster, with
-each neuron's loadings integrated by a Laplace approximation; then ``split_merge`` split-merge
+each neuron's loadings integrated by a Laplace approximation, as a proposal corrected to the
+model's path prior when a cluster opens or empties; then ``split_merge`` split-merge
 Metropolis-Hastings moves of whole clusters, :mod:`.splitmerge`) -> dynamics -> latents by
 Polya-gamma augmentation + FFBS -> scale moves of each latent dimension with the dynamics
 integrated out (:mod:`.scalemoves`), dynamics -> identifiability projection -> states by FFBS +
@@ -46,7 +47,11 @@ from neurotools.analyses.biclustering.hmm import (
     sample_sticky_hdp,
 )
 from neurotools.analyses.biclustering.kalman import ffbs, window_state_moves
-from neurotools.analyses.biclustering.mfm import log_v_coefficients, new_cluster_log_weights
+from neurotools.analyses.biclustering.mfm import (
+    log_partition_prior,
+    log_v_coefficients,
+    new_cluster_log_weights,
+)
 from neurotools.analyses.biclustering.polyagamma import sample_pg
 from neurotools.analyses.biclustering.scalemoves import dynamics_log_marginal, latent_scale_moves
 from neurotools.analyses.biclustering.splitmerge import g0_logpdf, split_merge_move
@@ -210,6 +215,31 @@ class Chain:
         if self.cfg.model == "nb":
             return float(nb_loglik(self.y, log_mu, s.r[:, None]).sum())
         return float(poisson_loglik(self.y, log_mu).sum())
+
+    def log_joint(self, log_mu: np.ndarray | None = None) -> float:
+        """Log joint density of the counts and the sampled unknowns (nats).
+
+        ``log p(y, z, X, s, d, c, r | transition rows, global weights)`` with every state's
+        (A, b, Q) integrated out: the count log-likelihood, the partition prior (MFM or DP), the
+        paths' prior given the states (:meth:`paths_log_prior`), the state path given the
+        transition rows (the first move from the first-state distribution; bin 0 copies bin 1),
+        ``d_i ~ N(0, 1)``, ``c_i ~ N(0, I)`` and, for the NB model, ``r_i ~ Gamma(1, 1)``.
+        The trace of this quantity is the usual convergence check of an MCMC run.
+        """
+        s, cfg = self.state, self.cfg
+        sizes = np.bincount(s.z, minlength=s.K)
+        total = self.loglik(log_mu)
+        total += log_partition_prior(sizes[sizes > 0], cfg.neuron_prior, cfg.gamma_mfm,
+                                     self.log_v, cfg.alpha_dp)
+        total += self.paths_log_prior(s.lat)
+        if self.T >= 2:
+            total += float(np.log(self._first_state_distribution()[s.states[1]]))
+            total += float(np.log(s.trans[s.states[1:-1], s.states[2:]]).sum())
+        total += -0.5 * float((s.d**2).sum() + (s.c**2).sum()) \
+            - 0.5 * (s.d.size + s.c.size) * np.log(2 * np.pi)
+        if cfg.model == "nb":
+            total += -float(s.r.sum())
+        return float(total)
 
     def _pg(self, log_mu: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         psi = log_mu - np.log(r)[:, None]
@@ -476,9 +506,10 @@ class Chain:
             prob /= prob.sum()
             j = int(self.rng.choice(len(prob), p=prob))
             K_before = s.K
-            if (j == K_before) != singleton:
+            changes_k = (j == K_before) != singleton
+            if changes_k:
                 self.move_counts["new/empty"][0] += 1
-            if exact_paths and (j == K_before) != singleton:
+            if exact_paths and changes_k:
                 # the number of clusters changes: correct the G0 proposal to the dynamics prior
                 with_aux = np.concatenate([s.lat, aux[:, None, :]], 1)
                 g0_aux = g0_logpdf(aux, cfg.g0_rho, cfg.g0_sd)
@@ -498,7 +529,7 @@ class Chain:
                     s.c[i] = c_old
                     continue
                 current = proposed
-            if (j == K_before) != singleton:
+            if changes_k:
                 self.move_counts["new/empty"][1] += 1
             if j == K_before:
                 s.lat = np.concatenate([s.lat, aux[:, None, :]], 1)

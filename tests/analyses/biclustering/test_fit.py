@@ -85,7 +85,7 @@ def test_progress_reports_every_iteration_and_can_cancel():
 
     with pytest.raises(Cancelled):
         run([rec], Params(iterations=50, burn_in=5, chains=1, max_states=2), progress=progress)
-    assert "log-lik" in seen[-1][1]
+    assert "log-joint" in seen[-1][1]
     assert all(0 <= f <= 1 for f, _ in seen)
 
 

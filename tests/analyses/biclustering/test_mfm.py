@@ -101,3 +101,25 @@ def test_prior_only_label_sampler_reproduces_the_prior_on_clusters(prior, path_p
         stirling = np.array([6, 11, 6, 1], float)     # |s(4, t)|, t = 1..4
         expected = np.concatenate([[0], stirling / 24])
     assert np.abs(emp - expected).max() < 0.03
+
+
+@pytest.mark.parametrize("prior", ["mfm", "dp"])
+def test_partition_prior_sums_to_one_over_all_partitions(prior):
+    from neurotools.analyses.biclustering.mfm import log_partition_prior
+
+    n, gamma, alpha = 6, 1.5, 0.7
+    log_v = log_v_coefficients(n, gamma, 0.2)
+
+    def partitions(items):
+        if not items:
+            yield []
+            return
+        first, rest = items[0], items[1:]
+        for p in partitions(rest):
+            for k in range(len(p)):
+                yield p[:k] + [[first] + p[k]] + p[k + 1:]
+            yield [[first]] + p
+
+    total = sum(np.exp(log_partition_prior(np.array([len(b) for b in p]), prior, gamma, log_v,
+                                           alpha)) for p in partitions(list(range(n))))
+    assert total == pytest.approx(1.0, abs=1e-12)

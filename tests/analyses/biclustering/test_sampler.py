@@ -1,6 +1,7 @@
 """Chain internals: the identifiability projection is likelihood-invariant; the starts."""
 
 import numpy as np
+import pytest
 
 from neurotools.analyses.biclustering import SimParams
 from neurotools.analyses.biclustering.fit import permuted_accuracy
@@ -53,3 +54,35 @@ def test_bin_zero_shares_the_first_moves_state():
         for _ in range(15):
             chain.step()
             assert chain.state.states[0] == chain.state.states[1]
+
+
+def test_log_joint_moves_with_each_of_its_terms():
+    from neurotools.analyses.biclustering.sampler import Chain, ModelConfig
+
+    rng = np.random.default_rng(5)
+    chain = Chain(rng.poisson(2.0, (6, 40)), ModelConfig(max_states=3, latent_dim=1), rng)
+    for _ in range(3):
+        chain.step()
+    s = chain.state
+    base, base_ll = chain.log_joint(), chain.loglik()
+    # an offset d_0: likelihood and its N(0, 1) prior
+    d0 = s.d[0]
+    s.d[0] = d0 + 0.3
+    assert chain.log_joint() - base == pytest.approx(
+        chain.loglik() - base_ll - 0.5 * ((d0 + 0.3) ** 2 - d0**2), rel=1e-10)
+    s.d[0] = d0
+    # a dispersion r_0: likelihood and its Gamma(1, 1) prior
+    r0 = s.r[0]
+    s.r[0] = r0 * 2
+    assert chain.log_joint() - base == pytest.approx(chain.loglik() - base_ll - r0, rel=1e-10)
+    s.r[0] = r0
+    # the state path: one transition term changes
+    t = 10
+    old, new = s.states[t], (s.states[t] + 1) % 3
+    delta_paths = -chain.paths_log_prior(s.lat)
+    s.states[t] = new
+    delta_paths += chain.paths_log_prior(s.lat)
+    tr = np.log(s.trans)
+    expected = (tr[s.states[t - 1], new] + tr[new, s.states[t + 1]]
+                - tr[s.states[t - 1], old] - tr[old, s.states[t + 1]] + delta_paths)
+    assert chain.log_joint() - base == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -1,0 +1,116 @@
+"""Live traces: numbers a long fit reports while it runs (e.g. each MCMC chain's log-joint).
+
+A :class:`LiveTraceSink` names a folder (a job's ``live/``); each series of a run (one chain) gets a
+:class:`LiveTraceWriter` that keeps its points and rewrites one small JSON file at most once per
+``min_interval_s``, thinned to at most ``max_points`` points. Writers hold only a path, so they
+can travel to worker processes with the chains. The app reads the folder back with
+:func:`read_live_traces` to draw progress per chain while the job runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class LiveTraceWriter:
+    """Points of one series (x, and named y values), written to ``path`` now and then.
+
+    Parameters
+    ----------
+    path : str
+        The JSON file to (re)write.
+    label : str
+        Name of the series shown to the user (e.g. ``"chain 2"``).
+    total : int
+        Expected last x (e.g. the number of iterations), for progress.
+    units : dict of str to str
+        Unit of each y value (e.g. ``{"log_joint": "nats"}``).
+    """
+
+    path: str
+    label: str
+    total: int
+    units: dict[str, str] = field(default_factory=dict)
+    min_interval_s: float = 1.0
+    max_points: int = 400
+    _x: list = field(default_factory=list, repr=False)
+    _y: dict = field(default_factory=dict, repr=False)
+    _last: float = field(default=0.0, repr=False)
+
+    def add(self, x: float, **values: float) -> None:
+        """Record one point; the file is rewritten if ``min_interval_s`` has passed."""
+        self._x.append(float(x))
+        for k, v in values.items():
+            self._y.setdefault(k, []).append(float(v))
+        now = time.monotonic()
+        if now - self._last >= self.min_interval_s:
+            self._last = now
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the (thinned) points now; a folder that cannot be written is skipped."""
+        n = len(self._x)
+        step = max(1, -(-n // self.max_points))
+        keep = list(range(0, n, step))
+        if n and keep[-1] != n - 1:
+            keep.append(n - 1)
+        data: dict[str, Any] = {
+            "label": self.label, "total": self.total, "units": self.units,
+            "x": [self._x[i] for i in keep],
+            "y": {k: [v[i] for i in keep] for k, v in self._y.items()},
+        }
+        path = Path(self.path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, path)
+        except OSError:
+            pass                        # e.g. a Dask worker on another machine: no live view
+
+
+@dataclass(frozen=True)
+class LiveTraceSink:
+    """A folder that collects live traces, one file per series."""
+
+    directory: str
+
+    def writer(self, key: str, label: str, total: int, units: dict[str, str] | None = None,
+               ) -> LiveTraceWriter:
+        """A writer for the series ``key`` (file ``<key>.json``; key made filename-safe)."""
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", key)
+        return LiveTraceWriter(str(Path(self.directory) / f"{safe}.json"), label, int(total),
+                               dict(units or {}))
+
+
+def live_sink(progress: Any) -> LiveTraceSink | None:
+    """The live-trace sink a progress callback carries (attribute ``live``), if any."""
+    sink = getattr(progress, "live", None)
+    return sink if isinstance(sink, LiveTraceSink) else None
+
+
+def read_live_traces(directory: str | Path) -> list[dict[str, Any]]:
+    """Every series in the folder, sorted by file name; unreadable or half-written files skipped.
+
+    Returns
+    -------
+    list of dict
+        ``{"label", "total", "units", "x": [...], "y": {name: [...]}}`` per series.
+    """
+    d = Path(directory)
+    if not d.is_dir():
+        return []
+    out = []
+    for f in sorted(d.glob("*.json")):
+        try:
+            out.append(json.loads(f.read_text()))
+        except (OSError, ValueError):
+            continue
+    return out
