@@ -665,6 +665,20 @@ def analysis_run_section(
     return stored_result_choice(analysis, paths, key)
 
 
+def stop_without_recordings(message: str) -> None:
+    """Say what to load and stop the page, but first show the job in the page address.
+
+    After a browser refresh the session has no loaded files; a job started from this page is
+    still found from ``?job=`` (progress, live traces, cancel).
+    """
+    st.info(message)
+    job_id = current_job_id()
+    if job_id and job_panel(job_id) is not None:
+        st.info("The job has finished: load its recording again (Load page) to explore the "
+                "result here, or open it from the Jobs page.")
+    st.stop()
+
+
 def _job_running(job_id: str) -> bool:
     """Whether a job exists and is still queued or running."""
     try:

@@ -12,6 +12,7 @@ from pages._shared import (
     figure_downloads,
     loaded_recordings,
     state_interval_section,
+    stop_without_recordings,
 )
 
 st.title("Bi-clustering: neuron clusters x population states")
@@ -19,8 +20,7 @@ st.caption("Bayesian bi-clustering of spike counts (Wei, ICLR 2024): an MFM over
            "a sticky HDP-HMM over states of the clusters' latent dynamics, sampled by MCMC.")
 files = [f for f in loaded_recordings() if f.recording.n_units > 1]
 if not files:
-    st.info("Load a recording with at least two sorted units first (Load page).")
-    st.stop()
+    stop_without_recordings("Load a recording with at least two sorted units first (Load page).")
 
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
                       key="bicluster_file")

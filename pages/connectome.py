@@ -11,6 +11,7 @@ from pages._shared import (
     export_section,
     figure_downloads,
     loaded_recordings,
+    stop_without_recordings,
 )
 
 st.title("Dynamic functional connectome")
@@ -19,8 +20,7 @@ st.caption("Differential affinities between every pair of neurons over time, sta
            "is split into communities by a weighted SBM or Leiden (Dyballa et al., ICLR 2024).")
 files = [f for f in loaded_recordings() if f.recording.has_neural_data]
 if not files:
-    st.info("Load a recording with calcium traces or sorted units first (Load page).")
-    st.stop()
+    stop_without_recordings("Load a recording with calcium traces or sorted units first (Load page).")
 
 chosen = st.multiselect("Recordings (several = animals; one with trials = trials)",
                         range(len(files)), default=[0], format_func=lambda i: files[i].name,

@@ -12,6 +12,7 @@ from pages._shared import (
     figure_downloads,
     loaded_recordings,
     state_interval_section,
+    stop_without_recordings,
 )
 
 st.title("HMM-GLM: state-switching functional connectivity")
@@ -19,8 +20,7 @@ st.caption("A hidden Markov model whose states each hold a GLM of coupled neuron
            "prior learns a state-constant connectome (Li et al., ICLR 2024).")
 files = [f for f in loaded_recordings() if f.recording.n_units > 0]
 if not files:
-    st.info("Load a recording with sorted units first (Load page).")
-    st.stop()
+    stop_without_recordings("Load a recording with sorted units first (Load page).")
 
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
                       key="hmmglm_file")

@@ -94,3 +94,20 @@ def test_switching_pages_keeps_loaded_files(app, nwb_dir, page):
     assert not app.exception
     app.switch_page("pages/load.py").run()
     assert [e["name"] for e in app.session_state["nt_files"]] == ["pynapple_A8604-211122.nwb"]
+
+
+@pytest.mark.parametrize("stem", ["biclustering", "connectome", "hmmglm"])
+def test_an_analysis_page_without_files_still_shows_the_job_in_its_address(app, nwb_dir, stem):
+    # a refresh on an analysis page: nothing is loaded, but the page's job is found from ?job=
+    upload(app, nwb_dir / BIG)
+    _jobs_page(app)
+    app.number_input(key="jobs_n_widths").set_value(3)
+    app.button(key="jobs_start").click().run()
+    job_id = app.query_params["job"]
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    again.query_params["job"] = job_id
+    again.run().switch_page(f"pages/{stem}.py").run()
+    assert not again.exception
+    assert any("Load a recording" in i.value for i in again.info)
+    assert any(job_id in s.value and "finished" in s.value for s in again.success)
+    assert any("load its recording again" in i.value for i in again.info)

@@ -75,3 +75,30 @@ def test_job_progress_survives_reload_and_cancels(page, nwb_dir):
     page.get_by_text(re.compile(r"running: \d+% - bin width")).wait_for()
     page.get_by_role("button", name="Cancel job").click()
     page.get_by_text(re.compile(f"Job {job_id} was cancelled")).wait_for()
+
+
+def test_bicluster_job_shows_each_chain_live_after_a_reload(page, tmp_path):
+    from neurotools.analyses.biclustering import SimParams, simulate
+    from neurotools.data.nwb_writer import write_nwb
+
+    sim = write_nwb(simulate(SimParams(n_neurons=9, n_bins=300), seed=1), tmp_path / "sim.nwb")
+    _upload(page, sim)
+    page.get_by_text("Loaded sim.nwb.").wait_for()
+    _go(page, "Bi-clustering")
+    for label, value in (("iterations", "20000"), ("chains", "2")):
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_role("button", name="Run").click()
+    chain1 = re.compile(r"chain 1: iteration \d+ of 20000")
+    page.get_by_text(chain1).wait_for(timeout=120_000)
+    # (the polled fragment may briefly hold the previous chart too: check the newest one)
+    plot = page.locator(".js-plotly-plot .gtitle", has_text="log-joint while the fit runs").last
+    plot.wait_for()
+    expect(page.locator(".js-plotly-plot .ytitle", has_text="log-joint (nats)").last).to_be_visible()
+    job_id = re.search(r"[?&]job=([\w-]+)", page.url).group(1)
+    page.reload()  # a refresh finds the job, and its chains' traces, from the address alone
+    page.get_by_text(chain1).wait_for(timeout=60_000)
+    plot.wait_for()
+    page.get_by_role("button", name="Cancel job").click()
+    page.get_by_text(re.compile(f"Job {job_id} was cancelled")).wait_for(timeout=60_000)
