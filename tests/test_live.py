@@ -24,6 +24,16 @@ def test_writer_thins_keeps_the_last_point_and_reads_back(tmp_path):
     assert t["label"] == "chain 1" and t["total"] == 1000 and t["units"] == {"v": "nats"}
     assert len(t["x"]) <= 51 and t["x"][0] == 1 and t["x"][-1] == 1000
     assert t["y"]["v"] == [-x for x in t["x"]]
+    assert t["x"] == sorted(set(t["x"]))
+    # memory stays bounded however long the run
+    w2 = sink.writer("long", "long", total=200_000)
+    for x in range(1, 200_001):
+        w2.add(x, v=float(x))
+    assert len(w2._x) <= 2 * w2.max_points + 1
+    w2.flush()
+    long = [t for t in read_live_traces(tmp_path / "live") if t["label"] == "long"][0]
+    assert long["x"][-1] == 200_000 and len(long["x"]) <= 401
+    assert np.all(np.diff(long["x"]) > 0)
 
 
 def test_unreadable_files_and_unwritable_folders_are_skipped(tmp_path):

@@ -42,29 +42,49 @@ class LiveTraceWriter:
     max_points: int = 400
     _x: list = field(default_factory=list, repr=False)
     _y: dict = field(default_factory=dict, repr=False)
+    _last_point: tuple | None = field(default=None, repr=False)
+    _stride: int = field(default=1, repr=False)
+    _count: int = field(default=0, repr=False)
     _last: float = field(default=0.0, repr=False)
 
     def add(self, x: float, **values: float) -> None:
-        """Record one point; the file is rewritten if ``min_interval_s`` has passed."""
-        self._x.append(float(x))
-        for k, v in values.items():
-            self._y.setdefault(k, []).append(float(v))
+        """Record one point; the file is rewritten if ``min_interval_s`` has passed.
+
+        Memory stays bounded: every ``stride``-th point is kept, and when more than
+        ``2 * max_points`` are held every other one is dropped and the stride doubles.
+        """
+        point = (float(x), {k: float(v) for k, v in values.items()})
+        self._last_point = point
+        if self._count % self._stride == 0:
+            self._x.append(point[0])
+            for k, v in point[1].items():
+                self._y.setdefault(k, []).append(v)
+            if len(self._x) > 2 * self.max_points:
+                self._x = self._x[::2]
+                self._y = {k: v[::2] for k, v in self._y.items()}
+                self._stride *= 2
+        self._count += 1
         now = time.monotonic()
         if now - self._last >= self.min_interval_s:
             self._last = now
             self.flush()
 
     def flush(self) -> None:
-        """Write the (thinned) points now; a folder that cannot be written is skipped."""
-        n = len(self._x)
-        step = max(1, -(-n // self.max_points))
-        keep = list(range(0, n, step))
-        if n and keep[-1] != n - 1:
-            keep.append(n - 1)
+        """Write the kept points (at most ``max_points``, and always the latest one) now; a
+        folder that cannot be written is skipped."""
+        xs, ys = list(self._x), {k: list(v) for k, v in self._y.items()}
+        if self._last_point is not None and (not xs or xs[-1] != self._last_point[0]):
+            xs.append(self._last_point[0])
+            for k, v in self._last_point[1].items():
+                ys.setdefault(k, []).append(v)
+        step = max(1, -(-len(xs) // self.max_points))
+        keep = list(range(0, len(xs), step))
+        if xs and keep[-1] != len(xs) - 1:
+            keep.append(len(xs) - 1)
         data: dict[str, Any] = {
             "label": self.label, "total": self.total, "units": self.units,
-            "x": [self._x[i] for i in keep],
-            "y": {k: [v[i] for i in keep] for k, v in self._y.items()},
+            "x": [xs[i] for i in keep],
+            "y": {k: [v[i] for i in keep] for k, v in ys.items()},
         }
         path = Path(self.path)
         try:
