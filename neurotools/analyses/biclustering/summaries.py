@@ -159,8 +159,10 @@ def split_rhat(x: np.ndarray) -> float:
     n = z.shape[1]
     w = z.var(1, ddof=1).mean()
     b = n * z.mean(1).var(ddof=1)
-    if w == 0:
-        return 1.0 if b == 0 else float("inf")
+    # the rank-normalised draws are O(1): a within-chain variance at rounding level means every
+    # (split) chain is constant, e.g. chains that never change their number of clusters
+    if w < 1e-12:
+        return 1.0 if b < 1e-12 else float("inf")
     return float(np.sqrt(((n - 1) / n * w + b / n) / w))
 
 
@@ -223,8 +225,10 @@ def convergence_warnings(metrics: dict, rhat_max: float = 1.05, ari_min: float =
     out = []
     for key, words in RHAT_CHECKS:
         v = metrics.get(key)
-        if v is not None and np.isfinite(v) and v > rhat_max:
-            out.append(f"The chains disagree on {words} (split R-hat {v:.2f} > {rhat_max}): "
+        if v is not None and not np.isnan(v) and v > rhat_max:
+            # infinite: every chain held one value of its own (e.g. its starting cluster count)
+            shown = f"{v:.2f}" if np.isfinite(v) else "infinite: each chain stayed at its own value"
+            out.append(f"The chains disagree on {words} (split R-hat {shown} > {rhat_max}): "
                        "treat it as uncertain; run more iterations or chains.")
     ari = metrics.get("min_pairwise_chain_ari")
     if ari is not None and np.isfinite(ari) and ari < ari_min:

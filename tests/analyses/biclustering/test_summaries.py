@@ -94,3 +94,17 @@ def test_convergence_warnings_name_each_failed_check():
     # one chain: R-hat and chain ARI are undefined (nan) and say nothing
     assert convergence_warnings({**good, "rhat_loglik": float("nan"),
                                  "min_pairwise_chain_ari": float("nan")}) == []
+
+
+def test_split_rhat_of_constant_chains_is_one_or_infinite():
+    from neurotools.analyses.biclustering.summaries import split_rhat
+
+    same = np.full((4, 750), 3.0)
+    assert split_rhat(same) == 1.0
+    apart = np.repeat(np.array([[3.0], [4.0], [2.0], [5.0]]), 750, axis=1)  # frozen at 4 values
+    assert split_rhat(apart) == float("inf")
+    # and the user is warned about it (an infinite R-hat is the worst disagreement, not "none")
+    good = {"rhat_loglik": 1.01, "rhat_n_states": 1.0, "min_pairwise_chain_ari": 1.0,
+            "ess_bulk_loglik": 400.0}
+    (w,) = convergence_warnings({**good, "rhat_n_clusters": split_rhat(apart)})
+    assert "number of neuron clusters" in w and "infinite" in w
