@@ -104,16 +104,15 @@ def sample_path_from_prior(
     """
     L = int(states.max()) + 1 if len(states) else 1
     M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
-    W, Q = [], []
+    W, chol_q = [], []
     for _ in range(L):
-        Qk = sample_iw(s0 * np.eye(D), D + nu_extra, rng)
-        W.append(M0 + np.linalg.cholesky(Qk) @ rng.standard_normal((D, D + 1)) * np.sqrt(v0))
-        Q.append(np.linalg.cholesky(Qk))
+        chol_q.append(np.linalg.cholesky(sample_iw(s0 * np.eye(D), D + nu_extra, rng)))
+        W.append(M0 + chol_q[-1] @ rng.standard_normal((D, D + 1)) * np.sqrt(v0))
     X = np.empty((T, D))
     X[0] = rng.standard_normal(D)
     for t in range(1, T):
         k = states[t]
-        X[t] = W[k][:, :D] @ X[t - 1] + W[k][:, D] + Q[k] @ rng.standard_normal(D)
+        X[t] = W[k][:, :D] @ X[t - 1] + W[k][:, D] + chol_q[k] @ rng.standard_normal(D)
     return X
 
 

@@ -109,17 +109,8 @@ def test_partition_prior_sums_to_one_over_all_partitions(prior):
 
     n, gamma, alpha = 6, 1.5, 0.7
     log_v = log_v_coefficients(n, gamma, 0.2)
-
-    def partitions(items):
-        if not items:
-            yield []
-            return
-        first, rest = items[0], items[1:]
-        for p in partitions(rest):
-            for k in range(len(p)):
-                yield p[:k] + [[first] + p[k]] + p[k + 1:]
-            yield [[first]] + p
-
+    parts = list(_set_partitions(list(range(n))))
+    assert len(parts) == 203                              # Bell(6)
     total = sum(np.exp(log_partition_prior(np.array([len(b) for b in p]), prior, gamma, log_v,
-                                           alpha)) for p in partitions(list(range(n))))
+                                           alpha)) for p in parts)
     assert total == pytest.approx(1.0, abs=1e-12)
