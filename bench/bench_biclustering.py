@@ -218,6 +218,15 @@ def start_study(seeds: list[int]) -> None:
 # draws bounds what the full model, which must also learn the parameters, can reach.
 
 
+def _chain_at_truth(sim: dict, config: ModelConfig, rng: np.random.Generator) -> Chain:
+    """A chain whose neuron partition, d, c, r (= 10) and latent paths are the simulation's."""
+    chain = Chain(sim["counts"].T, config, rng)
+    s = chain.state
+    s.z, s.d, s.c = sim["neuron_clusters"].copy(), sim["d"].copy(), sim["c"].copy()
+    s.r, s.lat = np.full(len(s.d), 10.0), sim["latents"].copy()
+    return chain
+
+
 def state_ceiling(seeds: list[int], sweeps: int = 400) -> None:
     """Print the state accuracy of the posterior with every parameter at the truth."""
     from neurotools.analyses.biclustering.fit import permuted_accuracy
@@ -228,17 +237,13 @@ def state_ceiling(seeds: list[int], sweeps: int = 400) -> None:
     print("|---|---|---|---|")
     for seed in seeds:
         sim = simulate_counts(SimParams(), seed)
-        y, truth = sim["counts"].T, sim["state_sequence"]
-        N, T = y.shape
-        X = sim["latents"].reshape(T, -1)
-        D = X.shape[1]
+        truth = sim["state_sequence"]
+        T, D = len(truth), sim["dynamics"].shape[1]
         A = sim["dynamics"]
         rng = np.random.default_rng(seed)
-        chain = Chain(y, ModelConfig(max_states=2, window_moves=True, update_labels=False,
-                                     split_merge=0), rng)
+        chain = _chain_at_truth(sim, ModelConfig(max_states=2, window_moves=True,
+                                                 update_labels=False, split_merge=0), rng)
         s = chain.state
-        s.z, s.d, s.c = sim["neuron_clusters"].copy(), sim["d"].copy(), sim["c"].copy()
-        s.r, s.lat = np.full(N, 10.0), sim["latents"].copy()
         s.A, s.b, s.Q = A, np.zeros((2, D)), np.stack([0.01 * np.eye(D)] * 2)
         s.trans = np.array([[0.98, 0.02], [0.02, 0.98]])
         s.beta = np.array([0.5, 0.5])
@@ -275,13 +280,11 @@ def state_posterior(seeds: list[int], sweeps: int = 600) -> None:
     print("|---|---|---|---|---|---|")
     for seed in seeds:
         sim = simulate_counts(SimParams(), seed)
-        y, truth = sim["counts"].T, sim["state_sequence"]
+        truth = sim["state_sequence"]
         for condition in ("true latents", "true neuron parameters"):
-            chain = Chain(y, ModelConfig(update_labels=False, split_merge=0),
-                          np.random.default_rng(1))
+            chain = _chain_at_truth(sim, ModelConfig(update_labels=False, split_merge=0),
+                                    np.random.default_rng(1))
             s = chain.state
-            s.z, s.d, s.c = sim["neuron_clusters"].copy(), sim["d"].copy(), sim["c"].copy()
-            s.r, s.lat = np.full(len(s.d), 10.0), sim["latents"].copy()
             s.A, s.b, s.Q = chain._draw_dynamics()
             occ, acc = [], []
             for it in range(sweeps):

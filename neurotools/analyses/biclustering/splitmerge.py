@@ -224,16 +224,13 @@ def split_merge_move(chain) -> bool:
         log_alloc += lp[side[a]]
         sizes[side[a]] += 1
     t_split = s.K + 1 if split else s.K
-    if cfg.path_prior == "g0":
-        log_paths = g0_logpdf(lat_other, cfg.g0_rho, cfg.g0_sd)
+    # log p(paths of the split configuration) - log p(paths of the merged one) under the chain's
+    # path prior (switching dynamics with (A, b, Q) integrated out; or G0, where it is G0(other))
+    if split:
+        with_other, without_other = np.concatenate([s.lat, lat_other[:, None, :]], 1), s.lat
     else:
-        # log p(paths of the split configuration) - log p(paths of the merged one), under the
-        # switching dynamics with every state's (A, b, Q) integrated out
-        if split:
-            with_other, without_other = np.concatenate([s.lat, lat_other[:, None, :]], 1), s.lat
-        else:
-            with_other, without_other = s.lat, s.lat[:, np.arange(s.K) != kj]
-        log_paths = chain.paths_log_prior(with_other) - chain.paths_log_prior(without_other)
+        with_other, without_other = s.lat, s.lat[:, np.arange(s.K) != kj]
+    log_paths = chain.paths_log_prior(with_other) - chain.paths_log_prior(without_other)
     log_r = (_log_partition_ratio(int(sizes[0]), int(sizes[1]), t_split, cfg.neuron_prior,
                                   cfg.gamma_mfm, chain.log_v, cfg.alpha_dp)
              + log_paths - q.logpdf(lat_other) - log_alloc
