@@ -346,6 +346,12 @@ def main() -> None:
                     help="only the state accuracy reachable with every parameter at the truth")
     ap.add_argument("--state-posterior", action="store_true",
                     help="only the state posterior of the model with the truth partly fixed")
+    ap.add_argument("--recovery-iters", type=int, default=1000,
+                    help="iterations per chain of --recovery / --recovery-only (the paper: 10000)")
+    ap.add_argument("--recovery-burn-in", type=int, default=None,
+                    help="burn-in of --recovery / --recovery-only (default: a quarter)")
+    ap.add_argument("--save", default="",
+                    help="folder to save the --recovery / --recovery-only result in")
     ap.add_argument("--recovery-seeds", default="",
                     help="comma-separated simulation seeds: one 4 x 1000 recovery row per seed")
     args = ap.parse_args()
@@ -399,7 +405,10 @@ def main() -> None:
 
 def recovery(args: argparse.Namespace) -> None:
     """The paper's 4 x 1000 run on the simulation, against the targets."""
-    print("\n## Recovery on the paper's simulation (4 chains x 1000 iterations, burn-in 250)")
+    iters, burn = args.recovery_iters, args.recovery_burn_in
+    if burn is None:
+        burn = iters // 4
+    print(f"\n## Recovery on the paper's simulation (4 chains x {iters} iterations, burn-in {burn})")
     from concurrent.futures import ProcessPoolExecutor
 
     if args.state_moves:
@@ -414,8 +423,10 @@ def recovery(args: argparse.Namespace) -> None:
     print(f"(simulation seed {args.seed})")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(2) as ex:
-        res = run([rec], Params(iterations=1000, burn_in=250, chains=4, starts=args.starts),
+        res = run([rec], Params(iterations=iters, burn_in=burn, chains=4, starts=args.starts),
                   seed=0, executor=ex)
+    if args.save:
+        print(f"(result saved to {res.save(args.save)})")
     m = res.metrics
     print(f"(starts: {args.starts}; starting clusters per chain "
           f"{res.info['start_clusters_per_chain']}, ending "
