@@ -350,6 +350,8 @@ def main() -> None:
                     help="iterations per chain of --recovery / --recovery-only (the paper: 10000)")
     ap.add_argument("--recovery-burn-in", type=int, default=None,
                     help="burn-in of --recovery / --recovery-only (default: a quarter)")
+    ap.add_argument("--fit-model", default="nb", choices=["nb", "poisson"],
+                    help="count model fitted by --recovery / --recovery-only (the data are NB)")
     ap.add_argument("--save", default="",
                     help="folder to save the --recovery / --recovery-only result in")
     ap.add_argument("--recovery-seeds", default="",
@@ -420,11 +422,11 @@ def recovery(args: argparse.Namespace) -> None:
         fit_mod.ModelConfig = lambda **kw: ModelConfig(**{**kw, **extra})
         print(f"(state moves: {extra})")
     rec = simulate(SimParams(), args.seed)
-    print(f"(simulation seed {args.seed})")
+    print(f"(simulation seed {args.seed}; NB data, {args.fit_model} model fitted)")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(2) as ex:
-        res = run([rec], Params(iterations=iters, burn_in=burn, chains=4, starts=args.starts),
-                  seed=0, executor=ex)
+        res = run([rec], Params(iterations=iters, burn_in=burn, chains=4, starts=args.starts,
+                                model=args.fit_model), seed=0, executor=ex)
     if args.save:
         print(f"(result saved to {res.save(args.save)})")
     m = res.metrics

@@ -49,10 +49,18 @@ with tabs[0]:
     st.plotly_chart(fig, use_container_width=True, key="bicluster_psm")
     figure_downloads(fig, "bicluster_coclustering", key="bicluster_psm_dl")
 with tabs[1]:
+    estimate = st.radio(
+        "Point estimate of the states", list(figs.STATE_ESTIMATES),
+        format_func=lambda k: figs.STATE_ESTIMATES[k][1], horizontal=True,
+        key="bicluster_state_estimate",
+        help="maxPEAR maximises the posterior expected adjusted Rand index with the sampled "
+             "state sequences; short stretches the chains disagree on can form states of their "
+             "own. Dahl's estimate is the sampled sequence closest to the posterior similarity "
+             "matrix (least squares).")
     table, column = state_interval_section(rec, "bicluster", result.arrays["bin_times"],
                                            float(result.params["bin_size"]),
-                                           result.arrays["state_sequence"])
-    fig = figs.state_raster_figure(result, rec, table, column)
+                                           figs.state_estimate(result, estimate))
+    fig = figs.state_raster_figure(result, rec, table, column, estimate)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_states")
     figure_downloads(fig, "bicluster_states", key="bicluster_states_dl")
 with tabs[2]:

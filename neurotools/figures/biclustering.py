@@ -87,9 +87,22 @@ def _bin_size(result: Result) -> float:
     return float(result.params.get("bin_size", np.median(np.diff(t)) if len(t) > 1 else 1.0))
 
 
+#: Point estimates of the state sequence: key -> (result array, name shown).
+STATE_ESTIMATES = {"maxpear": ("state_sequence", "maxPEAR"),
+                   "dahl": ("state_sequence_dahl", "Dahl")}
+
+
+def state_estimate(result: Result, estimate: str = "maxpear") -> np.ndarray:
+    """The state sequence of one point estimate (``"maxpear"`` or ``"dahl"``), one label per bin."""
+    if estimate not in STATE_ESTIMATES:
+        raise ValueError(f"estimate must be one of {sorted(STATE_ESTIMATES)}, not {estimate!r}")
+    return np.asarray(result.arrays[STATE_ESTIMATES[estimate][0]])
+
+
 def state_raster_figure(result: Result, recording: Recording | None = None,
                         interval_table: str | None = None,
-                        interval_column: str | None = None) -> go.Figure:
+                        interval_column: str | None = None,
+                        estimate: str = "maxpear") -> go.Figure:
     """The state sequence as a colour band over the spike raster (neurons ordered by cluster).
 
     Parameters
@@ -101,9 +114,12 @@ def state_raster_figure(result: Result, recording: Recording | None = None,
         One of the recording's interval tables, drawn as a second band under the states.
     interval_column : str, optional
         Column of that table that colours its intervals (one colour per value).
+    estimate : {"maxpear", "dahl"}
+        Point estimate of the state sequence: maxPEAR (default; short, uncertain stretches can
+        form states of their own) or Dahl's least-squares draw.
     """
     t = np.asarray(result.arrays["bin_times"])
-    s = np.asarray(result.arrays["state_sequence"])
+    s = state_estimate(result, estimate)
     bs = _bin_size(result)
     tab = None
     if recording is not None and interval_table:
@@ -114,7 +130,8 @@ def state_raster_figure(result: Result, recording: Recording | None = None,
                         vertical_spacing=0.02)
     for k in np.unique(s):
         m = s == k
-        fig.add_trace(go.Bar(x=t[m], y=np.ones(m.sum()), width=bs, name=f"state {k}",
+        fig.add_trace(go.Bar(x=t[m], y=np.ones(m.sum()), width=bs,
+                             name=f"state {k} ({int(m.sum())} bins)",
                              marker_color=PALETTE[int(k) % len(PALETTE)], marker_line_width=0,
                              hovertemplate=f"state {k}<br>%{{x:.2f}} s<extra></extra>"), 1, 1)
     if tab is not None:
@@ -136,7 +153,7 @@ def state_raster_figure(result: Result, recording: Recording | None = None,
     fig.update_yaxes(title_text="neuron (ordered by cluster)", autorange="reversed", row=rows, col=1)
     fig.update_xaxes(title_text="time (s)", row=rows, col=1)
     fig.update_xaxes(range=[t[0] - bs / 2, t[-1] + bs / 2])
-    title = "Population states over the raster"
+    title = f"Population states over the raster ({STATE_ESTIMATES[estimate][1]} point estimate)"
     if tab is not None:
         title += f" and the file's '{tab.name}' intervals"
     fig.update_layout(title=title, bargap=0, height=600 if tab is not None else 560,

@@ -224,3 +224,23 @@ def test_inferred_states_against_the_true_state_intervals(paper_fit):
     heat = state_interval_heatmap(res.arrays["bin_times"], 0.1, res.arrays["state_sequence"],
                                   rec, "states", "state").data[0]
     np.testing.assert_allclose(heat.z, occ.fraction)
+
+
+def test_state_raster_shows_the_chosen_point_estimate(paper_fit):
+    """The states figure draws maxPEAR or Dahl's sequence, each state labelled with its bins."""
+    from neurotools.figures.biclustering import state_estimate, state_raster_figure
+
+    rec, res = paper_fit
+    for estimate, key, name in (("maxpear", "state_sequence", "maxPEAR"),
+                                ("dahl", "state_sequence_dahl", "Dahl")):
+        fig = state_raster_figure(res, rec, estimate=estimate)
+        seq = res.arrays[key]
+        assert f"({name} point estimate)" in fig.layout.title.text
+        bars = [tr for tr in fig.data if tr.type == "bar"]
+        assert [tr.name for tr in bars] == [f"state {k} ({n} bins)"
+                                           for k, n in enumerate(np.bincount(seq)) if n]
+        for k, tr in zip(np.unique(seq), bars):
+            np.testing.assert_allclose(tr.x, res.arrays["bin_times"][seq == k])
+        np.testing.assert_array_equal(state_estimate(res, estimate), seq)
+    with pytest.raises(ValueError, match="estimate must be one of"):
+        state_estimate(res, "mode")

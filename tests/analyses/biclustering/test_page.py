@@ -51,6 +51,13 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     titles = [f["layout"]["title"]["text"] for f in figures(app)]
     assert any("Time in each state per states.state" in t for t in titles), titles
     assert any("and the file's 'states' intervals" in t for t in titles), titles
+    # the states can be shown as Dahl's point estimate instead of maxPEAR
+    assert any("(maxPEAR point estimate)" in t for t in titles), titles
+    app.radio(key="bicluster_state_estimate").set_value("dahl").run()
+    assert not app.exception
+    titles = [f["layout"]["title"]["text"] for f in figures(app)]
+    assert any("(Dahl point estimate)" in t for t in titles), titles
+    assert not any("(maxPEAR point estimate)" in t for t in titles), titles
 
 
 def test_page_asks_for_a_recording_first(app):  # noqa: F811
