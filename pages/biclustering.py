@@ -50,7 +50,8 @@ with tabs[0]:
     figure_downloads(fig, "bicluster_coclustering", key="bicluster_psm_dl")
 with tabs[1]:
     estimate = st.radio(
-        "Point estimate of the states", list(figs.STATE_ESTIMATES),
+        "Point estimate of the states",
+        [k for k, (name, _) in figs.STATE_ESTIMATES.items() if name in result.arrays],
         format_func=lambda k: figs.STATE_ESTIMATES[k][1], horizontal=True,
         key="bicluster_state_estimate",
         help="maxPEAR maximises the posterior expected adjusted Rand index with the sampled "
