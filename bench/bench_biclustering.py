@@ -406,7 +406,7 @@ def main() -> None:
 
 
 def recovery(args: argparse.Namespace) -> None:
-    """The paper's 4 x 1000 run on the simulation, against the targets."""
+    """Four chains on the paper's simulation (1000 iterations unless --recovery-iters), against the targets."""
     iters, burn = args.recovery_iters, args.recovery_burn_in
     if burn is None:
         burn = iters // 4
