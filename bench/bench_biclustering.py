@@ -406,11 +406,13 @@ def main() -> None:
 
 
 def recovery(args: argparse.Namespace) -> None:
-    """Four chains on the paper's simulation (1000 iterations unless --recovery-iters), against the targets."""
+    """Four chains on the paper's simulation against the targets (1000 iterations unless
+    ``--recovery-iters``)."""
     iters, burn = args.recovery_iters, args.recovery_burn_in
     if burn is None:
         burn = iters // 4
-    print(f"\n## Recovery on the paper's simulation (4 chains x {iters} iterations, burn-in {burn})")
+    print(f"\n## Recovery on the paper's simulation "
+          f"(4 chains x {iters} iterations, burn-in {burn})")
     from concurrent.futures import ProcessPoolExecutor
 
     if args.state_moves:
