@@ -11,6 +11,8 @@ from neurotools.analyses.biclustering.summaries import (
     bulk_ess,
     convergence_warnings,
     partition_scores,
+    pear_from_psm,
+    pear_local_search,
     point_partitions,
     split_rhat,
 )
@@ -64,6 +66,47 @@ def test_point_partitions_recover_a_noisy_truth():
     assert adjusted_rand(maxpear, truth) == 1.0
     assert adjusted_rand(dahl, truth) > 0.7
     assert permuted_accuracy(truth, (maxpear + 1) % 3) == 1.0
+
+
+def _all_partitions(n):
+    """Every partition of n items as label lists (restricted growth strings)."""
+    if n == 0:
+        yield []
+        return
+    for head in _all_partitions(n - 1):
+        for lab in range((max(head) + 1 if head else 0) + 1):
+            yield head + [lab]
+
+
+def test_maxpear_finds_the_best_partition_of_all():
+    rng = np.random.default_rng(4)
+    every = np.array(list(_all_partitions(8)))                      # 4140 partitions
+    for _ in range(6):
+        truth = rng.integers(0, 3, 8)
+        noise = rng.random((60, 8)) < 0.35
+        draws = np.where(noise, rng.integers(0, 4, (60, 8)), truth)
+        psm = np.mean([(d[:, None] == d[None]) for d in draws], 0)
+        _, pear = partition_scores(every, draws)
+        maxpear, _ = point_partitions(draws, psm)
+        assert pear_from_psm(maxpear, psm) == pytest.approx(pear.max(), abs=1e-12)
+        assert pear_from_psm(every[7], psm) == pytest.approx(pear[7], abs=1e-12)
+
+
+def test_local_search_only_raises_the_pear_and_ends_where_no_move_helps():
+    rng = np.random.default_rng(5)
+    truth = np.repeat([0, 1, 2, 3], 10)
+    draws = np.where(rng.random((80, 40)) < 0.3, rng.integers(0, 5, (80, 40)), truth)
+    psm = np.mean([(d[:, None] == d[None]) for d in draws], 0)
+    start = rng.integers(0, 6, 40)
+    out = pear_local_search(start, psm)
+    best = pear_from_psm(out, psm)
+    assert best > pear_from_psm(start, psm)
+    assert adjusted_rand(out, truth) == 1.0
+    for i in range(40):                                              # no single move improves
+        for lab in range(int(out.max()) + 2):
+            moved = out.copy()
+            moved[i] = lab
+            assert pear_from_psm(moved, psm) <= best + 1e-12
 
 
 def test_rhat_and_ess():
