@@ -11,6 +11,10 @@ import numpy as np
 from scipy.stats import invwishart
 
 
+def state_cross_sums(onehot: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``out[l] = sum_t onehot[t, l] U_t V_t'`` for every state l, shape (L, du, dv)."""
+    return (onehot.T[:, None, :] * U.T[None]) @ V
+
 def sample_iw(S: np.ndarray, nu: float, rng: np.random.Generator) -> np.ndarray:
     """One inverse-Wishart(S, nu) draw (mean ``S / (nu - D - 1)``), shape (D, D)."""
     D = S.shape[0]
@@ -60,9 +64,9 @@ def sample_dynamics(
     b = np.empty((L, D))
     Q = np.empty((L, D, D))
     onehot = (s[:, None] == np.arange(L)[None, :]).astype(float)     # (T-1, L)
-    Szz = np.einsum("tl,ti,tj->lij", onehot, Z, Z) + V0i
-    Syz = np.einsum("tl,ti,tj->lij", onehot, Y, Z) + M0 @ V0i
-    Syy = np.einsum("tl,ti,tj->lij", onehot, Y, Y) + M0 @ V0i @ M0.T
+    Szz = state_cross_sums(onehot, Z, Z) + V0i
+    Syz = state_cross_sums(onehot, Y, Z) + M0 @ V0i
+    Syy = state_cross_sums(onehot, Y, Y) + M0 @ V0i @ M0.T
     n = onehot.sum(0)
     for k in range(L):
         Szz_i = np.linalg.inv(Szz[k])
@@ -197,9 +201,9 @@ def sample_states_collapsed(
     M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
     V0i = np.eye(E) / v0
     onehot = (s[:, None] == np.arange(L)[None, :]).astype(float)
-    Szz = np.einsum("tl,ti,tj->lij", onehot, Z, Z) + V0i
-    Syz = np.einsum("tl,ti,tj->lij", onehot, Y, Z) + M0 @ V0i
-    Syy = np.einsum("tl,ti,tj->lij", onehot, Y, Y) + M0 @ V0i @ M0.T
+    Szz = state_cross_sums(onehot, Z, Z) + V0i
+    Syz = state_cross_sums(onehot, Y, Z) + M0 @ V0i
+    Syy = state_cross_sums(onehot, Y, Y) + M0 @ V0i @ M0.T
     P = np.linalg.inv(Szz)
     P = 0.5 * (P + np.swapaxes(P, 1, 2))
     M = Syz @ P

@@ -37,7 +37,7 @@ def ar_loglik(X: np.ndarray, A: np.ndarray, b: np.ndarray, Q: np.ndarray) -> np.
     out = np.zeros((T, L))
     if T < 2:
         return out
-    pred = np.einsum("lde,te->ltd", A, X[:-1]) + b[:, None, :]
+    pred = X[None, :-1] @ np.swapaxes(A, 1, 2) + b[:, None, :]        # (L, T-1, D)
     R = X[None, 1:, :] - pred                                     # (L, T-1, D)
     C = np.linalg.cholesky(Q)                                     # (L, D, D)
     sol = np.linalg.solve(C[:, None], R[..., None])[..., 0]       # (L, T-1, D)

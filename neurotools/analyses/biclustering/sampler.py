@@ -47,6 +47,7 @@ from neurotools.analyses.biclustering.hmm import (
     sample_sticky_hdp,
 )
 from neurotools.analyses.biclustering.kalman import ffbs, window_state_moves
+from neurotools.analyses.biclustering.laplace import laplace_loadings
 from neurotools.analyses.biclustering.mfm import (
     log_partition_prior,
     log_v_coefficients,
@@ -293,8 +294,9 @@ class Chain:
         for j in range(K):
             m = s.z == j
             sl = slice(j * q, (j + 1) * q)
-            J[:, sl, sl] = np.einsum("it,iq,ir->tqr", omega[m], ell[m], ell[m])
-            h[:, sl] = np.einsum("it,iq->tq", kappa[m] - omega[m] * off[m, None], ell[m])
+            outer = (ell[m, :, None] * ell[m, None, :]).reshape(-1, q * q)
+            J[:, sl, sl] = (omega[m].T @ outer).reshape(T, q, q)
+            h[:, sl] = (kappa[m] - omega[m] * off[m, None]).T @ ell[m]
         if self.cfg.window_moves and self.cfg.update_states:
             # (states, latents) as one block given the Polya-gamma draws: states by MH with the
             # latents integrated out, then the latents from their conditional
@@ -319,8 +321,9 @@ class Chain:
         own = s.lat[:, s.z, :]                                       # (T, N, q)
         Z = np.concatenate([np.ones((self.T, N, 1)), own[:, :, 1:]], 2)   # design [1, x]
         offset = own[:, :, 0].T - np.log(r)[:, None]                 # (N, T)
-        prec = np.einsum("it,tiq,tir->iqr", omega, Z, Z) + np.eye(q)[None]
-        rhs = np.einsum("tiq,it->iq", Z, kappa - omega * offset)
+        Zn = Z.transpose(1, 0, 2)                                    # (N, T, q)
+        prec = np.swapaxes(Zn * omega[:, :, None], 1, 2) @ Zn + np.eye(q)[None]
+        rhs = ((kappa - omega * offset)[:, None, :] @ Zn)[:, 0]
         cov = np.linalg.inv(prec)
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
         mean = np.einsum("iqr,ir->iq", cov, rhs)
@@ -421,36 +424,9 @@ class Chain:
         cov : ndarray, shape (M, p, p)
             Laplace covariance of c under each candidate.
         """
-        y = self.y[i]
-        M, p = cand.shape[0], self.p
-        base = d_i + cand[:, :, 0]                                     # (M, T)
-        F = cand[:, :, 1:]                                             # (M, T, p)
-        c = np.zeros((M, p))
-        nb = self.cfg.model == "nb"
-        eye = np.eye(p)[None]
-        for _ in range(n_newton + 1):
-            eta = base + np.einsum("mtp,mp->mt", F, c)
-            mu = np.exp(np.minimum(eta, 30))
-            if nb:
-                frac = mu / (mu + r_i)
-                g1 = y - (y + r_i) * frac
-                w = (y + r_i) * frac * (1 - frac)
-            else:
-                g1 = y - mu
-                w = mu
-            H = np.einsum("mt,mtp,mtq->mpq", w, F, F) + eye
-            grad = np.einsum("mt,mtp->mp", g1, F) - c
-            if _ == n_newton:
-                break
-            c = c + np.linalg.solve(H, grad[..., None])[..., 0]
-        eta = base + np.einsum("mtp,mp->mt", F, c)
-        if nb:
-            ll = nb_loglik(y[None], eta, r_i).sum(1)
-        else:
-            ll = poisson_loglik(y[None], eta).sum(1)
-        sign, logdet = np.linalg.slogdet(H)
-        logml = ll - 0.5 * (c**2).sum(1) - 0.5 * logdet
-        return logml, c, np.linalg.inv(H)
+        logml, mode, cov = laplace_loadings(self.y[i][None], np.array([d_i]), np.array([r_i]),
+                                            cand[None], self.cfg.model == "nb", n_newton)
+        return logml[0], mode[0], cov[0]
 
     def paths_log_prior(self, lat: np.ndarray) -> float:
         """Log prior of the cluster paths ``lat`` (T, K, 1 + p) that the label moves target.
@@ -467,6 +443,16 @@ class Chain:
         return dynamics_log_marginal(lat.reshape(T, K * q), self.state.states,
                                      self.cfg.dynamics_v0)
 
+    def _label_columns(self, cand: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Laplace marginals of every neuron under candidate paths, one tuple per candidate.
+
+        ``cand`` (1 or N, M, T, 1 + p): paths shared by all neurons or one set per neuron.
+        Returns M tuples ``(logml (N,), mode (N, p), cov (N, p, p))``.
+        """
+        s = self.state
+        logml, mode, cov = laplace_loadings(self.y, s.d, s.r, cand, self.cfg.model == "nb")
+        return [(logml[:, m], mode[:, m], cov[:, m]) for m in range(cand.shape[1])]
+
     def update_labels(self) -> None:
         """One sweep of Neal's algorithm 8 (one auxiliary cluster) over all neurons, then
         ``config.split_merge`` split-merge moves (:func:`.splitmerge.split_merge_move`).
@@ -481,7 +467,15 @@ class Chain:
         s, cfg = self.state, self.cfg
         exact_paths = cfg.path_prior == "dynamics"
         current = self.paths_log_prior(s.lat) if exact_paths else 0.0
-        for i in self.rng.permutation(self.N):
+        order = self.rng.permutation(self.N)
+        # Each neuron's marginal under a path depends only on its counts, d, r and the path, none
+        # of which change during the sweep: score every neuron against every cluster's path and
+        # its own auxiliary G0 draw in two batched computations, then add a column whenever a
+        # new cluster opens. cols[j] = (logml (N,), mode (N, p), cov (N, p, p)) of cluster j.
+        aux_paths = np.stack([self._g0_draw() for _ in range(self.N)])          # (N, T, q)
+        cols = self._label_columns(s.lat.transpose(1, 0, 2)[None])
+        aux_cols = self._label_columns(aux_paths[:, None])[0]
+        for i in order:
             k = s.z[i]
             c_old = s.c[i].copy()
             sizes = np.bincount(s.z, minlength=s.K)
@@ -489,16 +483,19 @@ class Chain:
             singleton = sizes[k] == 0
             if singleton:
                 aux = s.lat[:, k].copy()
+                aux_col = cols.pop(k)
                 keep = np.arange(s.K) != k
                 s.lat = s.lat[:, keep]
                 s.z = np.where(s.z > k, s.z - 1, s.z)
                 sizes = sizes[keep]
             else:
-                aux = self._g0_draw()
+                aux, aux_col = aux_paths[i], None
             log_w_old, log_w_new = new_cluster_log_weights(
                 sizes, self.N, cfg.neuron_prior, cfg.gamma_mfm, self.log_v, cfg.alpha_dp)
-            cand = np.concatenate([s.lat, aux[:, None, :]], 1).transpose(1, 0, 2)
-            logml, mode, cov = self._laplace(i, cand, s.r[i], s.d[i])
+            here = cols + [aux_col if singleton else aux_cols]
+            logml = np.array([col[0][i] for col in here])
+            mode = np.array([col[1][i] for col in here])
+            cov = np.array([col[2][i] for col in here])
             if cfg.prior_only:
                 logml = np.zeros_like(logml)
             logp = np.append(log_w_old, log_w_new) + logml
@@ -524,6 +521,7 @@ class Chain:
                     if singleton:
                         s.lat = with_aux
                         s.z[i] = K_before
+                        cols.append(aux_col)
                     else:
                         s.z[i] = k
                     s.c[i] = c_old
@@ -533,6 +531,7 @@ class Chain:
                 self.move_counts["new/empty"][1] += 1
             if j == K_before:
                 s.lat = np.concatenate([s.lat, aux[:, None, :]], 1)
+                cols.append(aux_col if singleton else self._label_columns(aux[None, None])[0])
             s.z[i] = j
             Lc = np.linalg.cholesky(0.5 * (cov[j] + cov[j].T))
             s.c[i] = mode[j] + Lc @ self.rng.standard_normal(self.p)

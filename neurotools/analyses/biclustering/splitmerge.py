@@ -11,7 +11,7 @@ cluster paths under the switching dynamics with every state's (A, b, Q) integrat
 (:meth:`.sampler.Chain.paths_log_prior`; with ``path_prior="g0"``, the product of independent
 base measures ``G0``, stationary AR(1) per dimension, as in the paper's scheme) and ``l_i`` the
 Laplace log marginal likelihood of neuron i with its loadings integrated
-(:meth:`.sampler.Chain._laplace`).
+(:func:`.laplace.laplace_loadings`).
 
 One move: pick an ordered pair of neurons (i, j) uniformly. If they share a cluster, propose a
 split: i's part keeps the cluster's latent path, j's part gets a new path drawn from a Gaussian
@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cholesky_banded, solve_banded, solveh_banded
 from scipy.special import gammaln
+
+from neurotools.analyses.biclustering.laplace import laplace_loadings
 
 _LOG2PI = np.log(2 * np.pi)
 def ar1_precision_banded(T: int, rho: float, sd: float) -> np.ndarray:
@@ -127,7 +129,7 @@ def laplace_path_proposal(y: np.ndarray, d: np.ndarray, r: np.ndarray, ell: np.n
             w = (y + r[:, None]) * frac * (1 - frac)
         else:
             g, w = y - mu, mu
-        H = np.einsum("mt,mk,ml->tkl", w, ell, ell)                      # (T, q, q)
+        H = (w.T @ (ell[:, :, None] * ell[:, None, :]).reshape(-1, q * q)).reshape(T, q, q)
         ab = prior.copy()
         for k, l_ in zip(*iu):
             ab[q - (l_ - k), np.arange(T) * q + l_] += H[:, k, l_]
@@ -201,11 +203,7 @@ def split_merge_move(chain) -> bool:
     lat_keep = s.lat[:, ki]
     lat_other = q.sample(rng) if split else s.lat[:, kj]
     cand = np.stack([lat_keep, lat_other])
-    ll = np.zeros((len(S), 2))
-    modes = np.empty((len(S), 2, chain.p))
-    covs = np.empty((len(S), 2, chain.p, chain.p))
-    for a, m in enumerate(S):
-        ll[a], modes[a], covs[a] = chain._laplace(int(m), cand, s.r[m], s.d[m])
+    ll, modes, covs = laplace_loadings(chain.y[S], s.d[S], s.r[S], cand[None], cfg.model == "nb")
     if cfg.prior_only:
         ll[:] = 0.0
     side = (s.z[S] == kj).astype(np.int64) if not split else np.zeros(len(S), np.int64)
