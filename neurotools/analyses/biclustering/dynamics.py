@@ -15,6 +15,7 @@ def state_cross_sums(onehot: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.nda
     """``out[l] = sum_t onehot[t, l] U_t V_t'`` for every state l, shape (L, du, dv)."""
     return (onehot.T[:, None, :] * U.T[None]) @ V
 
+
 def sample_iw(S: np.ndarray, nu: float, rng: np.random.Generator) -> np.ndarray:
     """One inverse-Wishart(S, nu) draw (mean ``S / (nu - D - 1)``), shape (D, D)."""
     D = S.shape[0]

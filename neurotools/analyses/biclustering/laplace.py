@@ -1,4 +1,4 @@
-"""Laplace approximation of a neuron's likelihood under a cluster's latent path, loadings integrated.
+"""Laplace approximation of a neuron's likelihood under a cluster's path, loadings integrated.
 
 For neuron i and a candidate path ``(mu_t, x_t)`` (baseline and p factors), the marginal
 

@@ -407,27 +407,6 @@ class Chain:
         e[1:] *= np.sqrt(1 - rho**2)
         return lfilter([1.0], [1.0, -rho], e, axis=0)
 
-    def _laplace(self, i: int, cand: np.ndarray, r_i: float, d_i: float,
-                 n_newton: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Laplace log marginal likelihood of neuron i under candidate latents.
-
-        Parameters
-        ----------
-        cand : ndarray, shape (M, T, 1 + p)
-            Candidate clusters' latent paths.
-
-        Returns
-        -------
-        logml : ndarray, shape (M,)
-        mode : ndarray, shape (M, p)
-            Posterior mode of the loadings c under each candidate.
-        cov : ndarray, shape (M, p, p)
-            Laplace covariance of c under each candidate.
-        """
-        logml, mode, cov = laplace_loadings(self.y[i][None], np.array([d_i]), np.array([r_i]),
-                                            cand[None], self.cfg.model == "nb", n_newton)
-        return logml[0], mode[0], cov[0]
-
     def paths_log_prior(self, lat: np.ndarray) -> float:
         """Log prior of the cluster paths ``lat`` (T, K, 1 + p) that the label moves target.
 
