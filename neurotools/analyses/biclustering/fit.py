@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from threadpoolctl import threadpool_limits
 
 from neurotools.analyses.base import Progress, Result, inputs_of, parallel_map, sub_progress
 from neurotools.analyses.biclustering.params import BiclusterParams
@@ -86,7 +87,17 @@ def _ppc_stats(y: np.ndarray) -> np.ndarray:
 
 
 def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
-    """Run one chain and return its streaming summaries (module level: picklable)."""
+    """Run one chain and return its streaming summaries (module level: picklable).
+
+    The chain runs with BLAS limited to one thread: its linear algebra is on small blocks, and
+    chains run in parallel processes, so BLAS threads would only compete for the same cores (a
+    threaded banded Cholesky slowed by 100x or more when the cores were busy).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_chain(job, progress)
+
+
+def _run_chain(job: ChainJob, progress: Progress | None) -> ChainOutput:
     rng = np.random.default_rng(list(job.seed))
     chain = Chain(job.y, job.config, rng)
     N, T, L = chain.N, chain.T, chain.L

@@ -10,11 +10,18 @@ The observations enter in information form, which is what Polya-gamma augmentati
 ``J_t = sum_i omega_it l_i l_i'`` and ``h_t = sum_i l_i (kappa_it - omega_it offset_it)``.
 The dynamics of bin t are those of its own state ``s_t`` (the state of bin t governs the move
 from t-1 to t), the same convention as the state sampler in :mod:`.hmm`.
+
+:func:`ffbs` draws the whole path at once from its block-tridiagonal posterior precision by a
+banded Cholesky factorisation (``scipy.linalg.cholesky_banded``, ``2 D - 1`` super-diagonals):
+the same distribution as forward filtering and backward sampling, in compiled code instead of a
+Python loop over bins (3x faster at D = 9 with one BLAS thread; :func:`.fit.run_chain` runs each
+chain with one). :func:`rts_smoother` is the covariance-form oracle for the tests.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import cho_solve_banded, cholesky_banded, solve_banded
 
 
 def _sym(m: np.ndarray) -> np.ndarray:
@@ -32,7 +39,7 @@ def ffbs(
     m0: np.ndarray | None = None,
     P0: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Draw the latent path X from its Gaussian conditional.
+    """Draw the latent path X from its Gaussian conditional (one joint draw, banded Cholesky).
 
     Parameters
     ----------
@@ -63,32 +70,53 @@ def ffbs(
     Qi = np.linalg.inv(Q)
     AtQi = np.swapaxes(A, 1, 2) @ Qi                       # (L, D, D)
     AtQiA = AtQi @ A
-    Qib = np.einsum("lde,le->ld", Qi, b)
-    AtQib = np.einsum("lde,le->ld", AtQi, b)
-    Jf = np.empty((T, D, D))
-    hf = np.empty((T, D))
-    Minv = np.empty((max(T - 1, 0), D, D))
-    Jf[0] = P0i + J_obs[0]
-    hf[0] = P0i @ m0 + h_obs[0]
-    inv = np.linalg.inv
-    for t in range(1, T):
-        s = states[t]
-        Mi = inv(Jf[t - 1] + AtQiA[s])
-        Minv[t - 1] = Mi
-        G = AtQi[s]
-        Jf[t] = Qi[s] - G.T @ Mi @ G + J_obs[t]
-        hf[t] = Qib[s] + G.T @ (Mi @ (hf[t - 1] - AtQib[s])) + h_obs[t]
-    z = rng.standard_normal((T, D))
-    X = np.empty((T, D))
-    PT = _sym(inv(Jf[T - 1]))
-    X[T - 1] = PT @ hf[T - 1] + np.linalg.cholesky(PT) @ z[T - 1]
+    Qib = (Qi @ b[:, :, None])[:, :, 0]
+    AtQib = (AtQi @ b[:, :, None])[:, :, 0]
+    # block-tridiagonal posterior precision of the stacked path and its information vector
+    diag = np.array(J_obs, float, copy=True)
+    info = np.array(h_obs, float, copy=True)
+    diag[0] += P0i
+    info[0] += P0i @ m0
+    nxt = states[1:]                                       # regime of each move t -> t + 1
+    diag[1:] += Qi[nxt]
+    diag[:-1] += AtQiA[nxt]
+    info[1:] += Qib[nxt]
+    info[:-1] -= AtQib[nxt]
+    ab = _banded_upper(_sym(diag), -AtQi[nxt])
+    # J = U'U: the mean solves J m = h, and m + U^-1 z has covariance J^-1 -- one joint draw,
+    # the same distribution as forward filtering, backward sampling
+    U = cholesky_banded(ab)
+    mean = cho_solve_banded((U, False), info.reshape(-1))
+    z = rng.standard_normal(T * D)
+    return (mean + solve_banded((0, ab.shape[0] - 1), U, z)).reshape(T, D)
+
+
+def _banded_upper(diag: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Upper banded storage (``scipy.linalg`` layout) of a block-tridiagonal symmetric matrix.
+
+    Parameters
+    ----------
+    diag : ndarray, shape (T, D, D)
+        Diagonal blocks.
+    upper : ndarray, shape (T - 1, D, D)
+        Blocks above the diagonal (block row t, block column t + 1).
+
+    Returns
+    -------
+    ndarray, shape (2 D, T D)
+        ``ab[u + i - j, j] = M[i, j]`` for ``i <= j``, with ``u = 2 D - 1`` super-diagonals.
+    """
+    T, D, _ = diag.shape
+    u = 2 * D - 1
+    ab = np.zeros((u + 1, T * D))
+    r, c = np.triu_indices(D)
+    t = np.arange(T)[:, None]
+    ab[u + r - c, t * D + c] = diag[:, r, c]
     if T > 1:
-        Lc = np.linalg.cholesky(_sym(Minv))
-        noise = np.einsum("tde,te->td", Lc, z[:-1])
-        for t in range(T - 2, -1, -1):
-            s = states[t + 1]
-            X[t] = Minv[t] @ (hf[t] + AtQi[s] @ X[t + 1] - AtQib[s]) + noise[t]
-    return X
+        r, c = np.indices((D, D)).reshape(2, -1)
+        t = np.arange(T - 1)[:, None]
+        ab[u - (D + c - r), (t + 1) * D + c] = upper[:, r, c]
+    return ab
 
 
 def rts_smoother(

@@ -66,3 +66,26 @@ def test_ffbs_draws_average_to_the_smoother():
     D = m.shape[1]
     emp = np.cov(draws[:, 4, 0], draws[:, 5, 1])[0, 1]
     assert emp == pytest.approx(cov[4 * D, 5 * D + 1], abs=4 * np.sqrt(P[4, 0, 0] * P[5, 1, 1] / len(draws)))
+
+
+class _PresetNormals:
+    """Stands in for the generator: returns a preset vector of 'standard normals'."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, float)
+
+    def standard_normal(self, size):
+        return self.values.reshape(size)
+
+
+@pytest.mark.parametrize("T", [1, 2, 12])
+def test_ffbs_is_an_exact_linear_map_of_the_normals(T):
+    """draw(z) = mean + B z with mean and B B' equal to the dense posterior's, to 1e-9."""
+    J, h, states, A, b, Q = _problem(seed=5, T=T)
+    m_dense, cov = _dense_posterior(J, h, states, A, b, Q)
+    n = m_dense.size
+    mean = ffbs(J, h, states, A, b, Q, _PresetNormals(np.zeros(n)))
+    assert np.allclose(mean, m_dense, atol=1e-9)
+    B = np.stack([(ffbs(J, h, states, A, b, Q, _PresetNormals(np.eye(n)[k])) - mean).ravel()
+                  for k in range(n)], 1)
+    assert np.allclose(B @ B.T, cov, atol=1e-9)
