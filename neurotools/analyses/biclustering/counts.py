@@ -14,10 +14,20 @@ def nb_loglik(y: np.ndarray, log_mu: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Element-wise log NB(y | mean exp(log_mu), dispersion r); r broadcasts."""
     log_mu = np.asarray(log_mu, float)
     r = np.broadcast_to(np.asarray(r, float), log_mu.shape)
+    return nb_log_normaliser(y, r) + nb_log_kernel(y, log_mu, r)
+
+
+def nb_log_normaliser(y: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The part of :func:`nb_loglik` free of the mean: ``log Gamma(y+r) / (Gamma(r) y!)``."""
+    return gammaln(y + r) - gammaln(r) - gammaln(y + 1.0)
+
+
+def nb_log_kernel(y: np.ndarray, log_mu: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The part of :func:`nb_loglik` that depends on the mean: ``r log(r / (mu + r)) +
+    y log(mu / (mu + r))``."""
     log_r = np.log(r)
     log_mr = np.logaddexp(log_mu, log_r)                       # log(mu + r)
-    return (gammaln(y + r) - gammaln(r) - gammaln(y + 1.0)
-            + r * (log_r - log_mr) + y * (log_mu - log_mr))
+    return r * (log_r - log_mr) + y * (log_mu - log_mr)
 
 
 def poisson_loglik(y: np.ndarray, log_mu: np.ndarray) -> np.ndarray:

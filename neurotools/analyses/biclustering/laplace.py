@@ -12,7 +12,12 @@ function evaluates many neurons against many paths in one batched computation.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+
+from neurotools.analyses.biclustering.counts import (
+    nb_log_kernel,
+    nb_log_normaliser,
+    poisson_loglik,
+)
 
 #: Largest number of (neuron, candidate, bin) elements evaluated at once; more is done in chunks
 #: of neurons, so the working memory stays near 10 arrays of 8 MB.
@@ -85,12 +90,9 @@ def laplace_loadings(y: np.ndarray, d: np.ndarray, r: np.ndarray, cand: np.ndarr
         converged = bool(np.abs(step).max() < 1e-10)
     # log-likelihood at the final c; the terms free of eta are summed once per neuron
     if nb:
-        log_r = np.log(rb)
-        log_mr = np.logaddexp(eta, log_r)
-        const = (gammaln(yb + rb) - gammaln(rb) - gammaln(yb + 1.0)).sum(-1)      # (B, 1)
-        ll = const + (rb * (log_r - log_mr) + yb * (eta - log_mr)).sum(-1)
+        ll = nb_log_normaliser(yb, rb).sum(-1) + nb_log_kernel(yb, eta, rb).sum(-1)
     else:
-        ll = (yb * eta - np.exp(eta)).sum(-1) - gammaln(yb + 1.0).sum(-1)
+        ll = poisson_loglik(yb, eta).sum(-1)
     _, logdet = np.linalg.slogdet(H)
     logml = ll - 0.5 * (c**2).sum(-1) - 0.5 * logdet
     return logml, c, np.linalg.inv(H)

@@ -202,7 +202,7 @@ def point_partitions(draws: np.ndarray, psm: np.ndarray | None = None,
     psm : ndarray, shape (n, n), optional
         Posterior similarity matrix. Adds the cuts of its average- and complete-linkage trees as
         candidates, and the ``refine`` best candidates are then improved by
-        :func:`pear_local_search`; all candidates are finally scored on the PSM.
+        :func:`pear_local_search`; the polished one with the largest PEAR on the PSM is returned.
     max_candidates : int
         Largest number of distinct draws scored as candidates.
     refine : int
@@ -234,10 +234,10 @@ def point_partitions(draws: np.ndarray, psm: np.ndarray | None = None,
     if psm is None or psm.shape[0] <= 2 or refine <= 0:
         return relabel(allc[int(np.argmax(pear))]), relabel(dahl)
     top = allc[np.argsort(-pear, kind="stable")[:refine]]
+    # the search never lowers the PEAR, so the best candidate's polish is at least as good as it
     polished = np.array([pear_local_search(c, psm) for c in top])
-    final = np.concatenate([allc, polished])
-    scores = np.array([pear_from_psm(c, psm) for c in final])
-    return relabel(final[int(np.argmax(scores))]), relabel(dahl)
+    scores = np.array([pear_from_psm(c, psm) for c in polished])
+    return relabel(polished[int(np.argmax(scores))]), relabel(dahl)
 
 
 def _rank_normalise(x: np.ndarray) -> np.ndarray:
