@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python bench/bench_biclustering.py                 # speed, memory, scaling
     .venv/bin/python bench/bench_biclustering.py --recovery      # + the paper's 4 x 1000 run
     .venv/bin/python bench/bench_biclustering.py --recovery --state-moves both   # optional moves
+    .venv/bin/python bench/bench_biclustering.py --recovery-only --dynamics-v0 10 --chain-seed 1
     .venv/bin/python bench/bench_biclustering.py --recovery --seed 1   # another simulation
     .venv/bin/python bench/bench_biclustering.py --recovery-only --starts spread   # start test
     .venv/bin/python bench/bench_biclustering.py --start-study --seeds 0,1,2,3,4,5   # starts only
@@ -352,6 +353,9 @@ def main() -> None:
                     help="burn-in of --recovery / --recovery-only (default: a quarter)")
     ap.add_argument("--fit-model", default="nb", choices=["nb", "poisson"],
                     help="count model fitted by --recovery / --recovery-only (the data are NB)")
+    ap.add_argument("--dynamics-v0", type=float, default=None,
+                    help="column covariance scale V0 of the dynamics prior (recovery run)")
+    ap.add_argument("--chain-seed", type=int, default=0, help="seed of the recovery run's chains")
     ap.add_argument("--save", default="",
                     help="folder to save the --recovery / --recovery-only result in")
     ap.add_argument("--recovery-seeds", default="",
@@ -423,12 +427,18 @@ def recovery(args: argparse.Namespace) -> None:
                           "state_sweeps": 1}}[args.state_moves]
         fit_mod.ModelConfig = lambda **kw: ModelConfig(**{**kw, **extra})
         print(f"(state moves: {extra})")
+    if args.dynamics_v0 is not None:
+        import neurotools.analyses.biclustering.fit as fit_mod
+
+        make_config, v0 = fit_mod.ModelConfig, args.dynamics_v0
+        fit_mod.ModelConfig = lambda **kw: make_config(**{**kw, "dynamics_v0": v0})
+        print(f"(dynamics prior V0 = {v0} I)")
     rec = simulate(SimParams(), args.seed)
     print(f"(simulation seed {args.seed}; NB data, {args.fit_model} model fitted)")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(2) as ex:
         res = run([rec], Params(iterations=iters, burn_in=burn, chains=4, starts=args.starts,
-                                model=args.fit_model), seed=0, executor=ex)
+                                model=args.fit_model), seed=args.chain_seed, executor=ex)
     if args.save:
         print(f"(result saved to {res.save(args.save)})")
     m = res.metrics
