@@ -419,26 +419,16 @@ def recovery(args: argparse.Namespace) -> None:
           f"(4 chains x {iters} iterations, burn-in {burn})")
     from concurrent.futures import ProcessPoolExecutor
 
-    if args.state_moves:
-        import neurotools.analyses.biclustering.fit as fit_mod
-
-        extra = {"collapsed": {"collapsed_states": True}, "window": {"window_moves": True},
-                 "both": {"collapsed_states": True, "window_moves": True,
-                          "state_sweeps": 1}}[args.state_moves]
-        fit_mod.ModelConfig = lambda **kw: ModelConfig(**{**kw, **extra})
-        print(f"(state moves: {extra})")
-    if args.dynamics_v0 is not None:
-        import neurotools.analyses.biclustering.fit as fit_mod
-
-        make_config, v0 = fit_mod.ModelConfig, args.dynamics_v0
-        fit_mod.ModelConfig = lambda **kw: make_config(**{**kw, "dynamics_v0": v0})
-        print(f"(dynamics prior V0 = {v0} I)")
+    moves = {"": "ffbs", "both": "all"}.get(args.state_moves, args.state_moves)
+    v0 = 1.0 if args.dynamics_v0 is None else args.dynamics_v0
+    print(f"(state moves: {moves}; dynamics prior V0 = {v0} I)")
     rec = simulate(SimParams(), args.seed)
     print(f"(simulation seed {args.seed}; NB data, {args.fit_model} model fitted)")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(2) as ex:
         res = run([rec], Params(iterations=iters, burn_in=burn, chains=4, starts=args.starts,
-                                model=args.fit_model), seed=args.chain_seed, executor=ex)
+                                model=args.fit_model, state_moves=moves, dynamics_prior_scale=v0),
+                  seed=args.chain_seed, executor=ex)
     if args.save:
         print(f"(result saved to {res.save(args.save)})")
     m = res.metrics

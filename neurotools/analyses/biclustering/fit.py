@@ -41,6 +41,22 @@ LATENT_BUDGET = 6_000_000
 MAX_STATE_PSM = 1000
 #: Posterior predictive statistics per neuron.
 PPC_STATS = ("mean", "variance", "zero_fraction")
+#: ``ModelConfig`` settings of each ``state_moves`` choice
+STATE_MOVES: dict[str, dict] = {
+    "ffbs": {},
+    "window": {"window_moves": True},
+    "collapsed": {"collapsed_states": True},
+    "all": {"window_moves": True, "collapsed_states": True, "state_sweeps": 1},
+}
+
+
+def model_config(params: BiclusterParams) -> ModelConfig:
+    """The sampler settings of ``params`` (the chains' starts are set per chain)."""
+    return ModelConfig(model=params.model, latent_dim=params.latent_dim,
+                       max_states=params.max_states, neuron_prior=params.neuron_prior,
+                       r_k=params.cluster_rate, hdp_kappa=params.sticky_kappa,
+                       dynamics_v0=params.dynamics_prior_scale,
+                       **STATE_MOVES[params.state_moves])
 
 
 @dataclass
@@ -285,9 +301,7 @@ def run(
     t_start = time.perf_counter()
     y, bin_times, session, nm = counts_matrix(recordings, params)
     N, T = y.shape
-    cfg = ModelConfig(model=params.model, latent_dim=params.latent_dim,
-                      max_states=params.max_states, neuron_prior=params.neuron_prior,
-                      r_k=params.cluster_rate, hdp_kappa=params.sticky_kappa)
+    cfg = model_config(params)
     jobs = [ChainJob(y, replace(cfg, init_shift=start_shift(c) if params.starts == "spread"
                                 else 0),
                      (int(seed), c), params.iterations, params.burn_in, c)

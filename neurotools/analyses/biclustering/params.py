@@ -39,6 +39,18 @@ class BiclusterParams(Params):
                                 low_open=True, high_open=True)
     sticky_kappa: float = param(10.0, help="Self-transition bias of the sticky HDP-HMM.",
                                 low=0.0, high=1e6)
+    state_moves: str = param("ffbs", help="Moves of the state sequence: 'ffbs' -- two "
+                             "forward-filtering backward-sampling sweeps per iteration; "
+                             "'window' adds Metropolis-Hastings moves of state windows with the "
+                             "latents integrated out, 'collapsed' a single-site sweep with each "
+                             "state's dynamics integrated out, 'all' both with one FFBS sweep "
+                             "(exact moves; about 2x slower, sharper switch times).",
+                             choices=("ffbs", "window", "collapsed", "all"))
+    dynamics_prior_scale: float = param(1.0, help="Column covariance scale V0 of the "
+                                        "matrix-normal prior on each state's (A, b): "
+                                        "V0 = scale x I (1, as in the author's code; larger "
+                                        "values make extra states costlier).",
+                                        low=0.0, high=1e6, low_open=True)
     starts: str = param("shared", help="Starting neuron partitions: every chain from the same "
                         "data-driven partition, or spread over K, K+1, K-1, K+2, ... clusters so "
                         "that the chains' agreement tests the dependence on the start.",

@@ -95,6 +95,8 @@ def test_progress_reports_every_iteration_and_can_cancel():
     ({"chains": "0"}, "chains"),
     ({"latent_dim": "x"}, "latent_dim"),
     ({"max_state": "3"}, "Unknown parameter"),
+    ({"state_moves": "gibbs"}, "state_moves"),
+    ({"dynamics_prior_scale": "0"}, "dynamics_prior_scale"),
 ])
 def test_bad_parameters_are_user_errors(settings, match):
     with pytest.raises(UserError, match=match):
@@ -244,3 +246,24 @@ def test_state_raster_shows_the_chosen_point_estimate(paper_fit):
         np.testing.assert_array_equal(state_estimate(res, estimate), seq)
     with pytest.raises(ValueError, match="estimate must be one of"):
         state_estimate(res, "mode")
+
+
+def test_state_moves_and_dynamics_prior_reach_the_sampler_and_the_recipe():
+    from neurotools.analyses.biclustering.fit import model_config
+
+    cfg = model_config(Params(state_moves="all", dynamics_prior_scale=10.0))
+    assert (cfg.window_moves, cfg.collapsed_states, cfg.state_sweeps, cfg.dynamics_v0) == \
+        (True, True, 1, 10.0)
+    plain = model_config(Params())
+    assert (plain.window_moves, plain.collapsed_states, plain.state_sweeps, plain.dynamics_v0) == \
+        (False, False, 2, 1.0)
+    rec = simulate(SimParams(n_neurons=9, n_clusters=3, n_bins=120), seed=2)
+    base = Params(iterations=6, burn_in=2, chains=1, max_states=3)
+    runs = {moves: run([rec], Params(**{**base.to_dict(), "state_moves": moves,
+                                        "dynamics_prior_scale": 5.0}), seed=4)
+            for moves in ("ffbs", "all")}
+    # same seed, other moves: another chain; the result records the settings for a rerun
+    assert not np.array_equal(runs["ffbs"].arrays["loglik_trace"],
+                              runs["all"].arrays["loglik_trace"])
+    assert runs["all"].params["state_moves"] == "all"
+    assert runs["all"].params["dynamics_prior_scale"] == 5.0
