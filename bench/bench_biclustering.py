@@ -29,7 +29,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from neurotools.analyses.biclustering import Params, SimParams, run, simulate  # noqa: E402
-from neurotools.analyses.biclustering.fit import ChainJob, run_chain  # noqa: E402
+from neurotools.analyses.biclustering.fit import ChainJob, model_config, run_chain  # noqa: E402
 from neurotools.analyses.biclustering.sampler import (  # noqa: E402
     Chain,
     ModelConfig,
@@ -40,14 +40,17 @@ from neurotools.analyses.biclustering.sampler import (  # noqa: E402
 REFERENCE_S_PER_ITER = 2.0
 
 
-def seconds_per_iteration(n: int, t: int, iters: int, seed: int = 0, model: str = "nb") -> float:
+def seconds_per_iteration(n: int, t: int, iters: int, seed: int = 0, model: str = "nb",
+                          **settings) -> float:
     """Median wall time of one sweep (after the first), paper's simulation at size (n, t).
 
-    The median resists the load of other processes on a shared machine.
+    The sampler runs with ``Params(model=model, **settings)`` (the defaults of
+    ``neurotools run bicluster`` unless ``settings`` change them). The median resists the load
+    of other processes on a shared machine.
     """
     sim = simulate(SimParams(n_neurons=n, n_bins=t, n_clusters=3), seed)
     y = sim.ground_truth["counts"].T
-    chain = Chain(y, ModelConfig(model=model), np.random.default_rng(seed))
+    chain = Chain(y, model_config(Params(model=model, **settings)), np.random.default_rng(seed))
     chain.step()
     times = []
     for _ in range(iters):
@@ -63,7 +66,7 @@ def peak_memory_mb(iterations: int) -> float:
     A small problem (N = 12, T = 100) so that the thinned-draw caps are reached quickly.
     """
     sim = simulate(SimParams(n_neurons=12, n_bins=100), 0)
-    job = ChainJob(sim.ground_truth["counts"].T, ModelConfig(), (0, 0), iterations,
+    job = ChainJob(sim.ground_truth["counts"].T, model_config(Params()), (0, 0), iterations,
                    iterations // 4)
     tracemalloc.start()
     run_chain(job)
@@ -332,8 +335,10 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=10, help="timed sweeps per size")
     ap.add_argument("--recovery", action="store_true", help="run the paper's 4 x 1000 recovery")
     ap.add_argument("--quick", action="store_true", help="skip the largest sizes")
-    ap.add_argument("--state-moves", default="", choices=["", "collapsed", "window", "both"],
-                    help="recovery with the optional exact state moves (both: state_sweeps=1)")
+    ap.add_argument("--state-moves", default="",
+                    choices=["", "ffbs", "collapsed", "window", "both"],
+                    help="state moves of the recovery run (default: the parameter's default; "
+                         "both: the parameter's 'all')")
     ap.add_argument("--seed", type=int, default=0, help="simulation seed of the recovery run")
     ap.add_argument("--recovery-only", action="store_true",
                     help="only the recovery run (no speed, memory or scaling tables)")
@@ -354,7 +359,8 @@ def main() -> None:
     ap.add_argument("--fit-model", default="nb", choices=["nb", "poisson"],
                     help="count model fitted by --recovery / --recovery-only (the data are NB)")
     ap.add_argument("--dynamics-v0", type=float, default=None,
-                    help="column covariance scale V0 of the dynamics prior (recovery run)")
+                    help="column covariance scale V0 of the dynamics prior (recovery run; "
+                         "default: the parameter's default)")
     ap.add_argument("--chain-seed", type=int, default=0, help="seed of the recovery run's chains")
     ap.add_argument("--save", default="",
                     help="folder to save the --recovery / --recovery-only result in")
@@ -382,6 +388,10 @@ def main() -> None:
     for model in ("nb", "poisson"):
         s = seconds_per_iteration(30, 500, args.iters, model=model)
         rows.append((model, s))
+    for moves in ("ffbs", "window", "all"):
+        if moves != Params().state_moves:
+            s = seconds_per_iteration(30, 500, args.iters, state_moves=moves)
+            rows.append((f"nb, state_moves={moves}", s))
     print("| model | ours (s/iter) | reference (s/iter) | speed-up |")
     print("|---|---|---|---|")
     for model, s in rows:
@@ -419,8 +429,9 @@ def recovery(args: argparse.Namespace) -> None:
           f"(4 chains x {iters} iterations, burn-in {burn})")
     from concurrent.futures import ProcessPoolExecutor
 
-    moves = {"": "ffbs", "both": "all"}.get(args.state_moves, args.state_moves)
-    v0 = 1.0 if args.dynamics_v0 is None else args.dynamics_v0
+    defaults = Params()
+    moves = {"": defaults.state_moves, "both": "all"}.get(args.state_moves, args.state_moves)
+    v0 = defaults.dynamics_prior_scale if args.dynamics_v0 is None else args.dynamics_v0
     print(f"(state moves: {moves}; dynamics prior V0 = {v0} I)")
     rec = simulate(SimParams(), args.seed)
     print(f"(simulation seed {args.seed}; NB data, {args.fit_model} model fitted)")

@@ -13,7 +13,8 @@ class BiclusterParams(Params):
     """Settings of ``neurotools run bicluster``.
 
     The architecture fixes ``model``, ``iterations``, ``burn_in``, ``chains``, ``latent_dim`` and
-    ``max_states``; the others tune the priors (defaults from Wei 2024).
+    ``max_states``; the others tune the priors and the sampler (defaults from Wei 2024, except
+    ``dynamics_prior_scale`` and ``state_moves``: see docs/analyses/biclustering.md).
     """
 
     analysis = "bicluster"
@@ -39,17 +40,18 @@ class BiclusterParams(Params):
                                 low_open=True, high_open=True)
     sticky_kappa: float = param(10.0, help="Self-transition bias of the sticky HDP-HMM.",
                                 low=0.0, high=1e6)
-    state_moves: str = param("ffbs", help="Moves of the state sequence: 'ffbs' -- two "
+    state_moves: str = param("window", help="Moves of the state sequence: 'ffbs' -- two "
                              "forward-filtering backward-sampling sweeps per iteration; "
                              "'window' adds Metropolis-Hastings moves of state windows with the "
                              "latents integrated out, 'collapsed' a single-site sweep with each "
                              "state's dynamics integrated out, 'all' both with one FFBS sweep "
-                             "(exact moves; about 2x slower, sharper switch times).",
+                             "(all exact; 'window' sharpens the switch times for about 1.5x "
+                             "the time of 'ffbs').",
                              choices=("ffbs", "window", "collapsed", "all"))
-    dynamics_prior_scale: float = param(1.0, help="Column covariance scale V0 of the "
+    dynamics_prior_scale: float = param(10.0, help="Column covariance scale V0 of the "
                                         "matrix-normal prior on each state's (A, b): "
-                                        "V0 = scale x I (1, as in the author's code; larger "
-                                        "values make extra states costlier).",
+                                        "V0 = scale x I (the author's code uses 1; larger "
+                                        "values make a spare state costlier).",
                                         low=0.0, high=1e6, low_open=True)
     starts: str = param("shared", help="Starting neuron partitions: every chain from the same "
                         "data-driven partition, or spread over K, K+1, K-1, K+2, ... clusters so "

@@ -94,7 +94,8 @@ class ModelConfig:
     g0_rho: float = 0.95
     g0_sd: float = 0.3
     split_merge: int = 2
-    #: column covariance scale of the MNIW prior of (A, b) (``V0 = dynamics_v0 I``)
+    #: column covariance scale of the MNIW prior of (A, b) (``V0 = dynamics_v0 I``; 1 as in the
+    #: author's code; ``Params`` of ``neurotools run bicluster`` default to 10)
     dynamics_v0: float = 1.0
     #: the first move's state is a draw from the HDP global weights (else uniform)
     first_from_beta: bool = True

@@ -25,15 +25,23 @@ def test_neuron_clusters_recovered_on_the_paper_simulation(paper_fit):
     assert m["rhat_n_clusters"] < 1.05
 
 
-@pytest.mark.xfail(strict=True, reason="state accuracy: 0.87-0.92 on seed 0; with every parameter "
-                   "fixed at the truth the state posterior itself reaches 0.922 per draw, 0.934 "
-                   "at its marginal mode (bench_biclustering.py --state-ceiling), so 0.93 sits at "
-                   "the data's ceiling (docs/analyses/biclustering.md, Limitations)")
+@pytest.mark.xfail(strict=True, reason="the 4 x 1000 runs reach the state targets on accuracy "
+                   "(0.94 on seed 0) but not on split R-hat: the occupied-state count mixes "
+                   "slowly (R-hat 1.1-1.3), and this short run has R-hat 1.56 on the "
+                   "log-likelihood (docs/analyses/biclustering.md, Limitations)")
 def test_states_recovered_on_the_paper_simulation(paper_fit):
     _, res = paper_fit
     assert res.metrics["truth_state_accuracy"] >= 0.93
     assert res.metrics["n_states_mode"] in (2, 3)
     assert res.metrics["rhat_loglik"] < 1.05
+
+
+def test_state_sequence_is_close_to_the_truth_in_the_short_run(paper_fit):
+    # window moves and V0 = 10 I (the defaults): 0.914 here; the author's prior with FFBS
+    # sweeps alone gives 0.86 on the same run
+    _, res = paper_fit
+    assert res.metrics["truth_state_accuracy"] >= 0.88
+    assert res.metrics["n_states_mode"] in (2, 3)
 
 
 def test_result_arrays_follow_the_contract(paper_fit, tmp_path):
@@ -254,7 +262,10 @@ def test_state_moves_and_dynamics_prior_reach_the_sampler_and_the_recipe():
     cfg = model_config(Params(state_moves="all", dynamics_prior_scale=10.0))
     assert (cfg.window_moves, cfg.collapsed_states, cfg.state_sweeps, cfg.dynamics_v0) == \
         (True, True, 1, 10.0)
-    plain = model_config(Params())
+    default = model_config(Params())
+    assert (default.window_moves, default.collapsed_states, default.state_sweeps,
+            default.dynamics_v0) == (True, False, 2, 10.0)
+    plain = model_config(Params(state_moves="ffbs", dynamics_prior_scale=1.0))
     assert (plain.window_moves, plain.collapsed_states, plain.state_sweeps, plain.dynamics_v0) == \
         (False, False, 2, 1.0)
     rec = simulate(SimParams(n_neurons=9, n_clusters=3, n_bins=120), seed=2)
