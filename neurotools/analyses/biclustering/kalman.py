@@ -16,12 +16,21 @@ banded Cholesky factorisation (``scipy.linalg.cholesky_banded``, ``2 D - 1`` sup
 the same distribution as forward filtering and backward sampling, in compiled code instead of a
 Python loop over bins (3x faster at D = 9 with one BLAS thread; :func:`.fit.run_chain` runs each
 chain with one). :func:`rts_smoother` is the covariance-form oracle for the tests.
+
+:func:`window_state_moves` moves runs of states with the latent path integrated out. The
+Kalman messages it needs are carried across each run of bins by the same banded factorisation
+(the Schur complement of a run's precision onto its end block is the message there), so a sweep
+costs two or three factorisations per window instead of three Python Kalman steps per bin
+(3.7x faster at T = 500, D = 9).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.linalg import cho_solve_banded, cholesky_banded, solve_banded
+from scipy.linalg.lapack import dpbtrf, dtbtrs
 
 
 def _sym(m: np.ndarray) -> np.ndarray:
@@ -91,6 +100,19 @@ def ffbs(
     return (mean + solve_banded((0, ab.shape[0] - 1), U, z)).reshape(T, D)
 
 
+@lru_cache(maxsize=64)
+def _band_positions(T: int, D: int):
+    """Where the diagonal and upper blocks' entries go in :func:`_banded_upper`'s storage."""
+    u = 2 * D - 1
+    r, c = np.triu_indices(D)
+    t = np.arange(T)[:, None]
+    diagonal = (u + r - c, t * D + c, r, c)
+    ru, cu = np.indices((D, D)).reshape(2, -1)
+    t = np.arange(max(T - 1, 0))[:, None]
+    upper = (u - (D + cu - ru), (t + 1) * D + cu, ru, cu)
+    return diagonal, upper
+
+
 def _banded_upper(diag: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Upper banded storage (``scipy.linalg`` layout) of a block-tridiagonal symmetric matrix.
 
@@ -109,13 +131,10 @@ def _banded_upper(diag: np.ndarray, upper: np.ndarray) -> np.ndarray:
     T, D, _ = diag.shape
     u = 2 * D - 1
     ab = np.zeros((u + 1, T * D))
-    r, c = np.triu_indices(D)
-    t = np.arange(T)[:, None]
-    ab[u + r - c, t * D + c] = diag[:, r, c]
+    (rows_d, cols_d, r, c), (rows_u, cols_u, ru, cu) = _band_positions(T, D)
+    ab[rows_d, cols_d] = diag[:, r, c]
     if T > 1:
-        r, c = np.indices((D, D)).reshape(2, -1)
-        t = np.arange(T - 1)[:, None]
-        ab[u - (D + c - r), (t + 1) * D + c] = upper[:, r, c]
+        ab[rows_u, cols_u] = upper[:, ru, cu]
     return ab
 
 
@@ -161,80 +180,118 @@ def rts_smoother(
     return ms, Ps
 
 
-class _Messages:
-    """Information-form forward/backward messages of the latent Gaussian chain given states.
+class _Dynamics:
+    """Per-regime pieces of the transition density ``N(X_t; b + A X_{t-1}, Q)`` in information form.
 
-    Forward at t: ``alpha_t(X) = exp(lf[t] - X' Jf[t] X / 2 + hf[t]' X)`` integrates everything up to
-    and including bin t; backward: ``beta_t(X) = exp(lb[t] - X' Jb[t] X / 2 + hb[t]' X)`` is the
-    evidence of bins t+1.. given X_t. ``log Z = log int alpha_t beta_t`` for any t.
+    For a move under regime s the log density expands into ``-X_t' Qi X_t / 2
+    - X_{t-1}' AtQiA X_{t-1} / 2 + X_{t-1}' AtQi X_t + Qib' X_t - AtQib' X_{t-1} + const[s]``
+    with ``const = -(log det Q + b' Qi b) / 2`` (the ``-D/2 log 2 pi`` of each move cancels the
+    ``+D/2 log 2 pi`` of integrating out the previous latent, so it is left out throughout).
     """
 
-    def __init__(self, J_obs, h_obs, A, b, Q):
-        self.J, self.h = J_obs, h_obs
-        T, D = h_obs.shape
-        self.T, self.D = T, D
+    def __init__(self, A: np.ndarray, b: np.ndarray, Q: np.ndarray):
         self.Qi = np.linalg.inv(Q)
         self.AtQi = np.swapaxes(A, 1, 2) @ self.Qi
         self.AtQiA = self.AtQi @ A
         self.Qib = np.einsum("lde,le->ld", self.Qi, b)
         self.AtQib = np.einsum("lde,le->ld", self.AtQi, b)
-        self.bQib = np.einsum("ld,ld->l", b, self.Qib)
-        self.ldQ = np.linalg.slogdet(Q)[1]
-        self.Jf = np.empty((T, D, D))
-        self.hf = np.empty((T, D))
-        self.lf = np.empty(T)
-        self.Jb = np.empty((T, D, D))
-        self.hb = np.empty((T, D))
-        self.lb = np.empty(T)
+        self.const = -0.5 * (np.linalg.slogdet(Q)[1] + np.einsum("ld,ld->l", b, self.Qib))
 
-    def forward_step(self, Jp, hp, lp, s, t):
-        """Message at t from the one at t-1 under state s (governing the move into t)."""
-        G = self.AtQi[s]
-        M = Jp + self.AtQiA[s]
-        C = np.linalg.cholesky(M)
-        w = hp - self.AtQib[s]
-        Mi = np.linalg.inv(M)
-        Jn = self.Qi[s] - G.T @ Mi @ G + self.J[t]
-        hn = self.Qib[s] + G.T @ (Mi @ w) + self.h[t]
-        ln = (lp - 0.5 * self.ldQ[s] - np.log(np.diagonal(C)).sum() + 0.5 * w @ Mi @ w
-              - 0.5 * self.bQib[s])
-        return 0.5 * (Jn + Jn.T), hn, ln
 
-    def forward(self, states, stop=None):
-        """Forward messages for t = 0 .. ``stop`` - 1 (all bins by default); X_0 ~ N(0, I)."""
-        self.Jf[0] = np.eye(self.D) + self.J[0]
-        self.hf[0] = self.h[0]
-        self.lf[0] = 0.0
-        for t in range(1, self.T if stop is None else stop):
-            self.Jf[t], self.hf[t], self.lf[t] = self.forward_step(
-                self.Jf[t - 1], self.hf[t - 1], self.lf[t - 1], states[t], t)
+def _chain_to_last(diag: np.ndarray, upper: np.ndarray, info: np.ndarray, const: float
+                   ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Integrate a Gaussian chain over all its blocks but the last.
 
-    def backward(self, states, stop=0):
-        """Backward messages for t = T-1 down to ``stop``."""
-        T = self.T
-        self.Jb[T - 1], self.hb[T - 1], self.lb[T - 1] = 0.0, 0.0, 0.0
-        for t in range(T - 1, max(stop, 1) - 1, -1):
-            s = states[t]
-            K = self.J[t] + self.Jb[t]
-            k = self.h[t] + self.hb[t]
-            N = self.Qi[s] + K
-            C = np.linalg.cholesky(N)
-            Ni = np.linalg.inv(N)
-            u = self.Qib[s] + k
-            G = self.AtQi[s]
-            Jn = self.AtQiA[s] - G @ Ni @ G.T
-            self.Jb[t - 1] = 0.5 * (Jn + Jn.T)
-            self.hb[t - 1] = -self.AtQib[s] + G @ (Ni @ u)
-            self.lb[t - 1] = (self.lb[t] - 0.5 * self.ldQ[s] - np.log(np.diagonal(C)).sum()
-                              + 0.5 * u @ Ni @ u - 0.5 * self.bQib[s])
+    The chain is ``exp(const - x' P x / 2 + info' x)`` over stacked blocks ``x = (x_0 .. x_m-1)``
+    with block-tridiagonal ``P`` (``diag`` on the diagonal, ``upper[k]`` at block (k, k + 1)).
+    The first ``m - 1`` blocks ("rest", positive definite) are factorised, ``P_rest = U' U``
+    (banded Cholesky); only the last of them couples to the last block, so with
+    ``W = U_kk'^-1 upper[-1]`` (``U_kk`` the last diagonal block of ``U``) and
+    ``v = U'^-1 info_rest`` the message on the last block is ``J = diag[-1] - W' W``,
+    ``h = info[-1] - W' v_k`` and the integral adds ``|v|^2 / 2 - log det U`` (up to
+    ``D/2 log 2 pi`` per block integrated). The last block's own precision need not be
+    positive definite (a backward message usually is not).
 
-    @staticmethod
-    def combine(J1, h1, l1, J2, h2, l2):
-        """``log int exp(l1 + l2 - X'(J1+J2)X/2 + (h1+h2)'X) dX`` (up to D/2 log 2 pi)."""
-        Jt = J1 + J2
-        C = np.linalg.cholesky(Jt)
-        v = np.linalg.solve(C, h1 + h2)
-        return l1 + l2 - np.log(np.diagonal(C)).sum() + 0.5 * v @ v
+    Returns
+    -------
+    J, h, l : the message ``exp(l - y' J y / 2 + h' y)`` on the last block y.
+    """
+    m, D, _ = diag.shape
+    if m == 1:
+        return diag[0], info[0], const
+    n = (m - 1) * D
+    U, fail = dpbtrf(_banded_upper(diag[:-1], upper[:-1]), lower=0)
+    if fail:
+        raise np.linalg.LinAlgError("latent chain precision is not positive definite")
+    u = U.shape[0] - 1
+    v, _ = dtbtrs(U, info[:-1].reshape(-1, 1), uplo="U", trans="T")
+    v = v[:, 0]
+    # last diagonal block of U from its banded storage: U[k + i, k + j] = U_b[u + i - j, k + j]
+    k = n - D
+    r, c = np.triu_indices(D)
+    last = np.zeros((D, D))
+    last[r, c] = U[u + r - c, k + c]
+    W = np.linalg.solve(last.T, upper[-1])
+    J = diag[-1] - W.T @ W
+    h = info[-1] - W.T @ v[k:]
+    lval = const + 0.5 * v @ v - np.log(U[u]).sum()
+    return 0.5 * (J + J.T), h, lval
+
+
+def _combine(J1, h1, l1, J2, h2, l2) -> float:
+    """``log int exp(l1 + l2 - y'(J1 + J2) y / 2 + (h1 + h2)' y) dy`` (up to D/2 log 2 pi)."""
+    C = np.linalg.cholesky(J1 + J2)
+    v = np.linalg.solve(C, h1 + h2)
+    return l1 + l2 - np.log(np.diagonal(C)).sum() + 0.5 * v @ v
+
+
+class _WindowChain:
+    """Messages of the latent chain given the states, carried across windows of bins.
+
+    Forward message at bin t: ``alpha_t(X_t) = exp(l - X_t' J X_t / 2 + h' X_t)`` integrates
+    the prior of X_0, every move up to t and the observations of bins 0..t. Backward message:
+    ``beta_t(X_t)`` is the evidence of bins t+1.. given X_t. ``log Z = log int alpha_t beta_t``
+    for any t. A message is carried across a run of bins in one banded Cholesky factorisation
+    (:func:`_chain_to_last`) instead of a Python loop over bins.
+    """
+
+    def __init__(self, J_obs: np.ndarray, h_obs: np.ndarray, dyn: _Dynamics):
+        self.J, self.h, self.dyn = J_obs, h_obs, dyn
+
+    def forward(self, msg, a: int, seg: np.ndarray):
+        """alpha at ``a + len(seg)`` from alpha at ``a``; ``seg`` the states of bins a+1...."""
+        d, n = self.dyn, len(seg)
+        diag = self.J[a:a + n + 1].copy()
+        info = self.h[a:a + n + 1].copy()
+        diag[0] = msg[0]
+        info[0] = msg[1]
+        diag[1:] += d.Qi[seg]
+        diag[:-1] += d.AtQiA[seg]
+        info[1:] += d.Qib[seg]
+        info[:-1] -= d.AtQib[seg]
+        return _chain_to_last(diag, -d.AtQi[seg], info, msg[2] + d.const[seg].sum())
+
+    def backward(self, msg, a: int, seg: np.ndarray):
+        """beta at ``a`` from beta at ``a + len(seg)``; ``seg`` the states of bins a+1...."""
+        d, n = self.dyn, len(seg)
+        diag = self.J[a:a + n + 1].copy()
+        info = self.h[a:a + n + 1].copy()
+        diag[0] = 0.0                       # beta_a leaves out bin a's own observation
+        info[0] = 0.0
+        diag[-1] += msg[0]
+        info[-1] += msg[1]
+        diag[1:] += d.Qi[seg]
+        diag[:-1] += d.AtQiA[seg]
+        info[1:] += d.Qib[seg]
+        info[:-1] -= d.AtQib[seg]
+        # reverse the block order so that bin a is the last block
+        return _chain_to_last(diag[::-1], np.swapaxes(-d.AtQi[seg], 1, 2)[::-1], info[::-1],
+                              msg[2] + d.const[seg].sum())
+
+
+def _first_message(J_obs: np.ndarray, h_obs: np.ndarray):
+    """alpha_0: the prior X_0 ~ N(0, I) times bin 0's observation."""
+    return np.eye(J_obs.shape[1]) + J_obs[0], h_obs[0].copy(), 0.0
 
 
 def log_evidence(J_obs, h_obs, states, A, b, Q) -> float:
@@ -242,11 +299,10 @@ def log_evidence(J_obs, h_obs, states, A, b, Q) -> float:
 
     Up to the constant ``D/2 log 2 pi`` (the same for every state path).
     """
-    m = _Messages(J_obs, h_obs, A, b, Q)
-    m.forward(states)
     T, D = h_obs.shape
-    return float(m.combine(m.Jf[T - 1], m.hf[T - 1], m.lf[T - 1], np.zeros((D, D)), np.zeros(D),
-                           0.0))
+    chain = _WindowChain(J_obs, h_obs, _Dynamics(A, b, Q))
+    alpha = chain.forward(_first_message(J_obs, h_obs), 0, np.asarray(states)[1:])
+    return float(_combine(*alpha, np.zeros((D, D)), np.zeros(D), 0.0))
 
 
 def sample_window_states(trans, left, right, n, rng, init=None):
@@ -265,15 +321,22 @@ def sample_window_states(trans, left, right, n, rng, init=None):
     for i in range(n - 1, 0, -1):
         msg[i] = trans @ msg[i + 1]
         msg[i] /= msg[i].sum()
+    # weights[i, p] = P(s_i = . | s_{i-1} = p, right), unnormalised, for every p at once
+    weights = trans[None, :, :] * msg[1:, None, :]
+    cums = np.cumsum(weights, axis=2)
     out = np.empty(n, np.int64)
+    uniforms = rng.random(n)
     logq = 0.0
     prev = left
     for i in range(n):
-        w = _row(trans, prev, init) * msg[i + 1]
-        w = w / w.sum()
-        k = min(int(np.searchsorted(np.cumsum(w), rng.random())), L - 1)
+        if prev is None:
+            w = _row(trans, None, init) * msg[1]
+            cum = np.cumsum(w)
+        else:
+            w, cum = weights[i, prev], cums[i, prev]
+        k = min(int(cum.searchsorted(uniforms[i] * cum[-1])), L - 1)
         out[i] = k
-        logq += np.log(w[k])
+        logq += np.log(w[k] / cum[-1])
         prev = k
     return out, logq
 
@@ -308,11 +371,14 @@ def window_state_moves(J_obs, h_obs, states, A, b, Q, trans, rng, max_len: int =
 
     Target: ``p(states | J, h, A, b, Q, trans)`` with X marginalised by Kalman filtering (the
     Polya-gamma Gaussian pseudo-likelihood ``J, h``). [1, T) is cut into consecutive windows of
-    random lengths (uniform on 1..max_len, independent of the states); left to right, each
-    window's states are proposed from the transition chain conditioned on the states on both
-    sides (the first move's state from ``init``, uniform if None; bin 0 copies bin 1), so the
-    Hastings ratio is the evidence ratio ``Z(new) / Z(old)``, evaluated from cached
-    forward messages (left) and backward messages (right, unaffected by changes to the left).
+    random lengths (uniform on 1..max_len, independent of the states; the first window starts at
+    a random offset); left to right, each window's states are proposed from the transition
+    chain conditioned on the states on both sides (the first move's state from ``init``, uniform
+    if None; bin 0 copies bin 1), so the Hastings ratio is the evidence ratio
+    ``Z(new) / Z(old)``. Both come from the forward message at the window's left edge (current
+    states to its left) and the backward messages at its edges (states to its right, not yet
+    visited, unchanged); each message is carried across a window in one banded Cholesky
+    factorisation.
 
     Returns
     -------
@@ -323,36 +389,38 @@ def window_state_moves(J_obs, h_obs, states, A, b, Q, trans, rng, max_len: int =
     states = np.array(states, dtype=np.int64, copy=True)
     if T < 2:
         return states, 0
-    m = _Messages(J_obs, h_obs, A, b, Q)
-    m.backward(states)
-    m.forward(states, stop=1)                  # message at bin 0 only
-    valid = 0                                  # forward messages valid up to this bin
-    t1 = 1 + int(rng.integers(0, max_len))     # random offset of the first window
+    # window edges, drawn before any state is touched: windows are [edges[k], edges[k + 1])
+    edges = [1 + int(rng.integers(0, max_len))]
+    while edges[-1] < T:
+        edges.append(min(T, edges[-1] + 1 + int(rng.integers(0, max_len))))
+    chain = _WindowChain(J_obs, h_obs, _Dynamics(A, b, Q))
+    # backward messages at the last bin before each window (bin edges[k] - 1), right to left
+    beta = {T - 1: (np.zeros((D, D)), np.zeros(D), 0.0)}
+    for k in range(len(edges) - 2, -1, -1):
+        a, e = edges[k] - 1, edges[k + 1] - 1
+        beta[a] = chain.backward(beta[e], a, states[a + 1:e + 1])
+    alpha = _first_message(J_obs, h_obs)
+    if edges[0] > 1:                               # bins before the first window stay as they are
+        alpha = chain.forward(alpha, 0, states[1:edges[0]])
     n_acc = 0
-    while t1 < T:
-        t2 = min(T, t1 + 1 + int(rng.integers(0, max_len)))
-        # bring forward messages up to t1 - 1
-        for t in range(valid + 1, t1):
-            m.Jf[t], m.hf[t], m.lf[t] = m.forward_step(m.Jf[t - 1], m.hf[t - 1], m.lf[t - 1],
-                                                       states[t], t)
-        valid = t1 - 1
-        left = states[t1 - 1] if t1 > 1 else None     # bin 0 carries no move
+    for k in range(len(edges) - 1):
+        t1, t2 = edges[k], edges[k + 1]
+        a, e = t1 - 1, t2 - 1
+        left = states[a] if t1 > 1 else None       # bin 0 carries no move
         right = states[t2] if t2 < T else None
         new, _ = sample_window_states(trans, left, right, t2 - t1, rng, init)
+        accepted = False
         if not np.array_equal(new, states[t1:t2]):
-            Jn, hn, ln = m.Jf[t1 - 1], m.hf[t1 - 1], m.lf[t1 - 1]
-            for t in range(t1, t2):
-                Jn, hn, ln = m.forward_step(Jn, hn, ln, new[t - t1], t)
-            e = t2 - 1
-            z_new = m.combine(Jn, hn, ln, m.Jb[e], m.hb[e], m.lb[e])
-            # the backward message at t1 - 1 still holds for the current states (all changes so
-            # far lie to its left)
-            z_old = m.combine(m.Jf[t1 - 1], m.hf[t1 - 1], m.lf[t1 - 1], m.Jb[t1 - 1],
-                              m.hb[t1 - 1], m.lb[t1 - 1])
+            alpha_new = chain.forward(alpha, a, new)
+            z_new = _combine(*alpha_new, *beta[e])
+            z_old = _combine(*alpha, *beta[a])
             # proposal = prior conditional: prior and proposal ratios cancel
             if np.log(rng.random()) < z_new - z_old:
                 states[t1:t2] = new
+                alpha = alpha_new
                 n_acc += 1
-        t1 = t2
+                accepted = True
+        if not accepted and k < len(edges) - 2:
+            alpha = chain.forward(alpha, a, states[t1:t2])
     states[0] = states[1]
     return states, n_acc

@@ -19,7 +19,8 @@ For the Poisson model the PG blocks use an NB with large dispersion ``R`` as pro
 corrected by Metropolis-Hastings (the PG kernel is reversible for the NB target, so the
 acceptance ratio is the Poisson/NB likelihood ratio).
 
-Optional exact state moves (``ModelConfig``; off by default, see docs/analyses/biclustering.md):
+Optional exact state moves (``ModelConfig``; off in ``ModelConfig()``, the window moves on with the
+default ``Params``, parameter ``state_moves``; see docs/analyses/biclustering.md):
 ``window_moves`` -- before the latent FFBS, Metropolis-Hastings moves of windows of states with
 the latent path integrated out by Kalman filtering of the Polya-gamma pseudo-observations
 (:func:`.kalman.window_state_moves`); ``collapsed_states`` -- after the state FFBS, a

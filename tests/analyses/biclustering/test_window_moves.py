@@ -7,8 +7,13 @@ state; all 2^4 paths of the 5-bin problem enumerated).
 import itertools
 
 import numpy as np
+import pytest
 
 from neurotools.analyses.biclustering.kalman import (
+    _combine,
+    _Dynamics,
+    _first_message,
+    _WindowChain,
     log_evidence,
     sample_window_states,
     window_log_q,
@@ -29,6 +34,7 @@ def _problem(seed=1):
 
 
 def _dense_evidence(J, h, A, b, Q, st):
+    T, D = h.shape
     n = T * D
     P = np.zeros((n, n))
     lin = np.zeros(n)
@@ -59,6 +65,40 @@ def test_kalman_evidence_equals_the_dense_gaussian_integral():
     dense = np.array([_dense_evidence(J, h, A, b, Q, p) for p in paths])
     kal = np.array([log_evidence(J, h, p, A, b, Q) for p in paths])
     assert np.ptp(dense - kal) < 1e-9          # equal up to the path-independent constant
+
+
+@pytest.mark.parametrize("singular", [False, True])
+def test_forward_and_backward_messages_meet_at_every_bin_with_the_same_evidence(singular):
+    # forward messages carried over runs of 1-4 bins, backward messages likewise: the
+    # evidence int alpha_t beta_t is the same at every bin and equals the dense integral.
+    # With a singular A the backward messages are not positive definite (rank-1 or zero)
+    rng = np.random.default_rng(5)
+    n_bins, dim = 13, 3
+    A = rng.normal(0, 0.4, (L, dim, dim))
+    if singular:
+        A[0] = 0.0
+        A[1] = np.outer(rng.normal(size=dim), rng.normal(size=dim))
+    b = rng.normal(0, 0.3, (L, dim))
+    Q = np.stack([np.eye(dim) * 0.2, np.eye(dim) * 0.05 + 0.02])
+    J = np.stack([np.eye(dim) * rng.uniform(0.3, 2) for _ in range(n_bins)])
+    h = rng.normal(0, 1, (n_bins, dim))
+    st = rng.integers(0, L, n_bins)
+    chain = _WindowChain(J, h, _Dynamics(A, b, Q))
+    edges = [0, 1, 4, 5, 9, 12]
+    alphas = {0: _first_message(J, h)}
+    for a, e in zip(edges[:-1], edges[1:]):
+        alphas[e] = chain.forward(alphas[a], a, st[a + 1:e + 1])
+    betas = {n_bins - 1: (np.zeros((dim, dim)), np.zeros(dim), 0.0)}
+    cuts = [0, 2, 3, 7, 11, n_bins - 1]
+    for a, e in zip(cuts[-2::-1], cuts[:0:-1]):
+        betas[a] = chain.backward(betas[e], a, st[a + 1:e + 1])
+    whole = log_evidence(J, h, st, A, b, Q)
+    for t in set(alphas) & set(betas):
+        assert np.isclose(_combine(*alphas[t], *betas[t]), whole, atol=1e-9)
+    for t, beta in betas.items():        # each backward message against a fresh forward pass
+        alpha = chain.forward(_first_message(J, h), 0, st[1:t + 1]) if t else _first_message(J, h)
+        assert np.isclose(_combine(*alpha, *beta), whole, atol=1e-9)
+    assert np.isclose(_dense_evidence(J, h, A, b, Q, st), whole, atol=1e-8)
 
 
 def test_window_proposal_probability_matches_its_draws():
