@@ -38,11 +38,12 @@ def test_states_recovered_on_the_paper_simulation(paper_fit):
 
 def test_state_sequence_is_close_to_the_truth_in_the_short_run(paper_fit):
     # window moves and V0 = 10 I (the defaults), this 2 x 160 run over chain seeds 0-5:
-    # accuracy 0.862-0.928 (0.862 at seed 0), mode of occupied states 2-3 (4 once); the
-    # author's prior with FFBS sweeps alone: 0.828-0.880 (docs/analyses/biclustering.md)
+    # accuracy 0.862-0.928 (0.862 at seed 0), mode of occupied states 2 or 3 on five of the six
+    # (4 once); the author's prior with FFBS sweeps alone: 0.828-0.880
+    # (docs/analyses/biclustering.md)
     _, res = paper_fit
     assert res.metrics["truth_state_accuracy"] >= 0.85
-    assert res.metrics["n_states_mode"] <= 4
+    assert res.metrics["n_states_mode"] in (2, 3)
 
 
 def test_result_arrays_follow_the_contract(paper_fit, tmp_path):
