@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from neurotools.analyses.biclustering import Params, SimParams, run, simulate  # noqa: E402
 from neurotools.analyses.biclustering.fit import ChainJob, model_config, run_chain  # noqa: E402
+from neurotools.analyses.biclustering.kalman import window_state_moves  # noqa: E402
 from neurotools.analyses.biclustering.sampler import (  # noqa: E402
     Chain,
     ModelConfig,
@@ -58,6 +59,29 @@ def seconds_per_iteration(n: int, t: int, iters: int, seed: int = 0, model: str 
         chain.step()
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
+
+
+def window_moves_ms(t: int, d: int, repeats: int = 5, n_regimes: int = 10) -> float:
+    """Median wall time (ms) of one pass of the window state moves alone.
+
+    A synthetic problem: ``n_regimes`` regimes with ``A = 0.9 I + N(0, 0.02^2)``, ``Q = 0.05 I``,
+    observation precision ``2 I``, states switching between two regimes every 50 bins.
+    """
+    rng = np.random.default_rng(0)
+    A = np.eye(d) * 0.9 + 0.02 * rng.standard_normal((n_regimes, d, d))
+    b = 0.05 * rng.standard_normal((n_regimes, d))
+    Q = np.stack([np.eye(d) * 0.05] * n_regimes)
+    J = np.stack([np.eye(d) * 2.0] * t)
+    h = rng.standard_normal((t, d))
+    trans = np.full((n_regimes, n_regimes), 0.02) + 0.8 * np.eye(n_regimes)
+    trans /= trans.sum(1, keepdims=True)
+    states = (np.arange(t) // 50) % 2
+    times = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        window_state_moves(J, h, states, A, b, Q, trans, np.random.default_rng(r))
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
 
 
 def peak_memory_mb(iterations: int) -> float:
@@ -396,6 +420,12 @@ def main() -> None:
     print("|---|---|---|---|")
     for model, s in rows:
         print(f"| {model} | {s:.3f} | {REFERENCE_S_PER_ITER:.1f} | {REFERENCE_S_PER_ITER / s:.1f}x |")
+
+    print("\n## Window state moves alone (one pass, median of 5)")
+    print("| T | D | ms |")
+    print("|---|---|---|")
+    for t, d in ((500, 9), (2000, 9), (500, 24)):
+        print(f"| {t} | {d} | {window_moves_ms(t, d):.1f} |")
 
     print("\n## Peak memory of one chain against iterations (N=12, T=100, streaming summaries)")
     print("| iterations | peak traced memory (MB) | ratio to 500 iterations |")
