@@ -219,7 +219,6 @@ def _chain_to_last(diag: np.ndarray, upper: np.ndarray, info: np.ndarray, const:
     m, D, _ = diag.shape
     if m == 1:
         return diag[0], info[0], const
-    n = (m - 1) * D
     U, fail = dpbtrf(_banded_upper(diag[:-1], upper[:-1]), lower=0)
     if fail:
         raise np.linalg.LinAlgError("latent chain precision is not positive definite")
@@ -227,7 +226,7 @@ def _chain_to_last(diag: np.ndarray, upper: np.ndarray, info: np.ndarray, const:
     v, _ = dtbtrs(U, info[:-1].reshape(-1, 1), uplo="U", trans="T")
     v = v[:, 0]
     # last diagonal block of U from its banded storage: U[k + i, k + j] = U_b[u + i - j, k + j]
-    k = n - D
+    k = (m - 2) * D
     r, c = np.triu_indices(D)
     last = np.zeros((D, D))
     last[r, c] = U[u + r - c, k + c]

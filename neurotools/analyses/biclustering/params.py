@@ -45,7 +45,7 @@ class BiclusterParams(Params):
                              "'window' adds Metropolis-Hastings moves of state windows with the "
                              "latents integrated out, 'collapsed' a single-site sweep with each "
                              "state's dynamics integrated out, 'all' both with one FFBS sweep "
-                             "(all exact; 'window' sharpens the switch times for about 1.5x "
+                             "(all exact; 'window' sharpens the switch times for about 1.2x "
                              "the time of 'ffbs').",
                              choices=("ffbs", "window", "collapsed", "all"))
     dynamics_prior_scale: float = param(10.0, help="Column covariance scale V0 of the "
