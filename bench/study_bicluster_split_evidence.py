@@ -72,7 +72,8 @@ def fitted_dynamics(path: np.ndarray, states: np.ndarray, v0: float, s0: float =
 
 
 def laplace_path(y, d, r, ell, x0, states, A, b, Q, n_newton: int = 6) -> PathProposal:
-    """Laplace approximation of one path's posterior given its neurons (NB) and Gaussian dynamics."""
+    """Laplace approximation of one path's posterior: NB counts of its neurons, Gaussian
+    switching dynamics (A, b, Q) per state."""
     T, q = x0.shape
     Qi = np.linalg.inv(Q)
     AtQi = np.swapaxes(A, 1, 2) @ Qi
