@@ -38,7 +38,11 @@ from scipy.linalg import solveh_banded  # noqa: E402
 from scipy.special import logsumexp  # noqa: E402
 
 from neurotools.analyses.biclustering.fit import model_config  # noqa: E402
-from neurotools.analyses.biclustering.kalman import _banded_upper, _sym  # noqa: E402
+from neurotools.analyses.biclustering.kalman import (  # noqa: E402
+    _banded_upper,
+    _sym,
+    dynamics_information,
+)
 from neurotools.analyses.biclustering.laplace import laplace_loadings  # noqa: E402
 from neurotools.analyses.biclustering.params import BiclusterParams, SimParams  # noqa: E402
 from neurotools.analyses.biclustering.sampler import Chain  # noqa: E402
@@ -75,17 +79,7 @@ def laplace_path(y, d, r, ell, x0, states, A, b, Q, n_newton: int = 6) -> PathPr
     """Laplace approximation of one path's posterior: NB counts of its neurons, Gaussian
     switching dynamics (A, b, Q) per state."""
     T, q = x0.shape
-    Qi = np.linalg.inv(Q)
-    AtQi = np.swapaxes(A, 1, 2) @ Qi
-    nxt = states[1:]
-    diag = np.zeros((T, q, q))
-    diag[0] += np.eye(q)
-    diag[1:] += Qi[nxt]
-    diag[:-1] += (AtQi @ A)[nxt]
-    upper = -AtQi[nxt]
-    info = np.zeros((T, q))
-    info[1:] += (Qi @ b[:, :, None])[nxt, :, 0]
-    info[:-1] -= (AtQi @ b[:, :, None])[nxt, :, 0]
+    diag, upper, info = dynamics_information(states, A, b, Q)
     x = x0.copy()
     for it in range(n_newton + 1):
         mu = np.exp(np.minimum(d[:, None] + ell @ x.T, 30.0))

@@ -37,6 +37,55 @@ def _sym(m: np.ndarray) -> np.ndarray:
     return 0.5 * (m + np.swapaxes(m, -1, -2))
 
 
+def dynamics_information(
+    states: np.ndarray,
+    A: np.ndarray,
+    b: np.ndarray,
+    Q: np.ndarray,
+    m0: np.ndarray | None = None,
+    P0: np.ndarray | None = None,
+    J_obs: np.ndarray | None = None,
+    h_obs: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Information form of a path's switching linear-Gaussian prior, plus any observations.
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (T,)
+        Dynamics regime of each bin (entry 0 is unused).
+    A, b, Q : ndarray, shapes (L, D, D), (L, D), (L, D, D)
+        Transition matrices, offsets and innovation covariances per regime.
+    m0, P0 : ndarray, shapes (D,) and (D, D), optional
+        Prior of X_0 (default N(0, I)).
+    J_obs, h_obs : ndarray, shapes (T, D, D) and (T, D), optional
+        Gaussian observation terms in information form, added in (default none).
+
+    Returns
+    -------
+    diag : ndarray, shape (T, D, D)
+        Diagonal blocks of the path's block-tridiagonal (posterior) precision.
+    upper : ndarray, shape (T - 1, D, D)
+        Its blocks above the diagonal (block row t, block column t + 1).
+    info : ndarray, shape (T, D)
+        Its information vector (precision times mean).
+    """
+    T, D = len(states), A.shape[1]
+    m0 = np.zeros(D) if m0 is None else m0
+    P0i = np.eye(D) if P0 is None else np.linalg.inv(P0)
+    Qi = np.linalg.inv(Q)
+    AtQi = np.swapaxes(A, 1, 2) @ Qi                       # (L, D, D)
+    nxt = states[1:]                                       # regime of each move t -> t + 1
+    diag = np.zeros((T, D, D)) if J_obs is None else np.array(J_obs, float, copy=True)
+    info = np.zeros((T, D)) if h_obs is None else np.array(h_obs, float, copy=True)
+    diag[0] += P0i
+    info[0] += P0i @ m0
+    diag[1:] += Qi[nxt]
+    diag[:-1] += (AtQi @ A)[nxt]
+    info[1:] += (Qi @ b[:, :, None])[nxt, :, 0]
+    info[:-1] -= (AtQi @ b[:, :, None])[nxt, :, 0]
+    return diag, -AtQi[nxt], info
+
+
 def ffbs(
     J_obs: np.ndarray,
     h_obs: np.ndarray,
@@ -74,24 +123,9 @@ def ffbs(
         One joint draw of the latent path.
     """
     T, D = h_obs.shape
-    m0 = np.zeros(D) if m0 is None else m0
-    P0i = np.eye(D) if P0 is None else np.linalg.inv(P0)
-    Qi = np.linalg.inv(Q)
-    AtQi = np.swapaxes(A, 1, 2) @ Qi                       # (L, D, D)
-    AtQiA = AtQi @ A
-    Qib = (Qi @ b[:, :, None])[:, :, 0]
-    AtQib = (AtQi @ b[:, :, None])[:, :, 0]
     # block-tridiagonal posterior precision of the stacked path and its information vector
-    diag = np.array(J_obs, float, copy=True)
-    info = np.array(h_obs, float, copy=True)
-    diag[0] += P0i
-    info[0] += P0i @ m0
-    nxt = states[1:]                                       # regime of each move t -> t + 1
-    diag[1:] += Qi[nxt]
-    diag[:-1] += AtQiA[nxt]
-    info[1:] += Qib[nxt]
-    info[:-1] -= AtQib[nxt]
-    ab = _banded_upper(_sym(diag), -AtQi[nxt])
+    diag, upper, info = dynamics_information(states, A, b, Q, m0, P0, J_obs, h_obs)
+    ab = _banded_upper(_sym(diag), upper)
     # J = U'U: the mean solves J m = h, and m + U^-1 z has covariance J^-1 -- one joint draw,
     # the same distribution as forward filtering, backward sampling
     U = cholesky_banded(ab)
