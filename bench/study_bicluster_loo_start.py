@@ -33,7 +33,10 @@ from neurotools.analyses.biclustering.laplace import laplace_loadings  # noqa: E
 from neurotools.analyses.biclustering.params import SimParams  # noqa: E402
 from neurotools.analyses.biclustering.sampler import initial_partition  # noqa: E402
 from neurotools.analyses.biclustering.simulate import simulate_counts  # noqa: E402
-from neurotools.analyses.biclustering.splitmerge import laplace_path_proposal  # noqa: E402
+from neurotools.analyses.biclustering.splitmerge import (  # noqa: E402
+    laplace_path_proposal,
+    principal_path,
+)
 from neurotools.analyses.biclustering.summaries import adjusted_rand, relabel  # noqa: E402
 
 LATENT_DIM = 2
@@ -58,19 +61,9 @@ class LooScorer:
 
     def fit_path(self, members: np.ndarray, rounds: int = 3) -> np.ndarray:
         """Latent path (T, 1 + p) of a cluster: PCA start, then Laplace path <-> loadings."""
-        q = 1 + LATENT_DIM
-        path = np.zeros((self.T, q))
         if len(members) == 0:
-            return path
-        rates = self.logr[members]
-        path[:, 0] = rates.mean(0)
-        ell = np.zeros((len(members), q))
-        ell[:, 0] = 1.0
-        if len(members) > 1:
-            u, sv, vt = np.linalg.svd(rates - path[:, 0], full_matrices=False)
-            k = min(LATENT_DIM, len(sv))
-            ell[:, 1:1 + k] = u[:, :k] * np.sqrt(len(members))
-            path[:, 1:1 + k] = vt[:k].T * sv[:k] / np.sqrt(len(members))
+            return np.zeros((self.T, 1 + LATENT_DIM))
+        path, ell = principal_path(self.logr[members], LATENT_DIM)
         for _ in range(rounds):
             path = laplace_path_proposal(self.y[members], self.d[members], self.r[members], ell,
                                          path, 0.95, 0.3).mean

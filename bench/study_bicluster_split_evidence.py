@@ -50,6 +50,7 @@ from neurotools.analyses.biclustering.simulate import simulate_counts  # noqa: E
 from neurotools.analyses.biclustering.splitmerge import (  # noqa: E402
     PathProposal,
     _log_partition_ratio,
+    principal_path,
 )
 from neurotools.analyses.biclustering.summaries import adjusted_rand  # noqa: E402
 
@@ -98,16 +99,8 @@ def laplace_path(y, d, r, ell, x0, states, A, b, Q, n_newton: int = 6) -> PathPr
 
 def reference(chain: Chain, members: np.ndarray, dynamics) -> PathProposal:
     """Gaussian reference of one cluster path: PCA start, then path <-> loadings, 4 rounds."""
-    s, p = chain.state, chain.p
-    rates = chain.logr0[members]
-    x = np.zeros((chain.T, 1 + p))
-    x[:, 0] = rates.mean(0)
-    ell = np.zeros((len(members), 1 + p))
-    ell[:, 0] = 1.0
-    u, sv, vt = np.linalg.svd(rates - x[:, 0], full_matrices=False)
-    k = min(p, len(sv))
-    ell[:, 1:1 + k] = u[:, :k] * np.sqrt(len(members))
-    x[:, 1:1 + k] = vt[:k].T * sv[:k] / np.sqrt(len(members))
+    s = chain.state
+    x, ell = principal_path(chain.logr0[members], chain.p)
     for _ in range(4):
         q = laplace_path(chain.y[members], s.d[members], s.r[members], ell, x, s.states, *dynamics)
         x = q.mean

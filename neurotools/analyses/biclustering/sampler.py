@@ -56,7 +56,11 @@ from neurotools.analyses.biclustering.mfm import (
 )
 from neurotools.analyses.biclustering.polyagamma import sample_pg
 from neurotools.analyses.biclustering.scalemoves import dynamics_log_marginal, latent_scale_moves
-from neurotools.analyses.biclustering.splitmerge import g0_logpdf, split_merge_move
+from neurotools.analyses.biclustering.splitmerge import (
+    g0_logpdf,
+    principal_path,
+    split_merge_move,
+)
 
 #: Dispersion of the NB proposal used for the Poisson model.
 POISSON_R = 1000.0
@@ -184,13 +188,7 @@ class Chain:
         lat = np.zeros((T, K, 1 + p))
         c = 0.1 * rng.standard_normal((N, p))
         for j in range(K):
-            members = logr[z == j]
-            lat[:, j, 0] = members.mean(0)
-            resid = members - members.mean(0)
-            if len(members) > 1:
-                u, sv, vt = np.linalg.svd(resid, full_matrices=False)
-                q = min(p, len(sv))
-                lat[:, j, 1:1 + q] = (vt[:q].T * sv[:q]) / np.sqrt(len(members))
+            lat[:, j] = principal_path(logr[z == j], p)[0]
         lat += 0.01 * rng.standard_normal(lat.shape)
         d = np.log(y.mean(1) + 0.05)
         r = np.full(N, 10.0) if cfg.model == "nb" else np.full(N, POISSON_R)

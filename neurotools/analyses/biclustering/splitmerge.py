@@ -144,6 +144,48 @@ def laplace_path_proposal(y: np.ndarray, d: np.ndarray, r: np.ndarray, ell: np.n
     return PathProposal(x, ab)
 
 
+def principal_path(rates: np.ndarray, p: int,
+                   signed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A cluster path and loadings from its members' log rates, by principal components.
+
+    Parameters
+    ----------
+    rates : ndarray, shape (M, T)
+        Log rates of the M members (e.g. smoothed and centred).
+    p : int
+        Number of factors.
+    signed : bool
+        Flip each factor (and its loadings) so that the left singular vector sums to >= 0, the
+        rule of :func:`data_path`. The rule is arbitrary (those sums are zero up to rounding,
+        since the deviations are centred over members), but it is fixed, so a proposal built
+        on it depends on the data only.
+
+    Returns
+    -------
+    path : ndarray, shape (T, 1 + p)
+        The members' mean log rate (baseline), then the first p principal components of their
+        deviations from it, scaled by singular value / sqrt(M) (zeros when M < 2).
+    ell : ndarray, shape (M, 1 + p)
+        Their loadings: 1 on the baseline, left singular vectors times sqrt(M) on the factors.
+    """
+    M, T = rates.shape
+    path = np.zeros((T, 1 + p))
+    ell = np.zeros((M, 1 + p))
+    ell[:, 0] = 1.0
+    path[:, 0] = rates.mean(0)
+    if M > 1 and p > 0:
+        u, sv, vt = np.linalg.svd(rates - path[:, 0], full_matrices=False)
+        k = min(p, len(sv))
+        if signed:
+            sign = np.where(u[:, :k].sum(0) < 0, -1.0, 1.0)
+            path[:, 1:1 + k] = (vt[:k].T * (sv[:k] * sign)) / np.sqrt(M)
+            ell[:, 1:1 + k] = u[:, :k] * sign * np.sqrt(M)
+        else:
+            path[:, 1:1 + k] = (vt[:k].T * sv[:k]) / np.sqrt(M)
+            ell[:, 1:1 + k] = u[:, :k] * np.sqrt(M)
+    return path, ell
+
+
 def data_path(logr: np.ndarray, zs: np.ndarray, S: np.ndarray, i: int, j: int,
               p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Data-driven latent path for j's part of the block S (depends on S, i, j and data only).
@@ -160,21 +202,10 @@ def data_path(logr: np.ndarray, zs: np.ndarray, S: np.ndarray, i: int, j: int,
     ell : ndarray, shape (len(P), 1 + p)
         Their loadings on the path (1 for the baseline).
     """
-    T = logr.shape[1]
     ci = zs[S] @ zs[i]
     cj = zs[S] @ zs[j]
     P = S[((cj >= ci) | (S == j)) & (S != i)]          # j itself always (ties, flat rates)
-    members = logr[P]
-    out = np.zeros((T, 1 + p))
-    ell = np.zeros((len(P), 1 + p))
-    ell[:, 0] = 1.0
-    out[:, 0] = members.mean(0)
-    if len(P) > 1 and p > 0:
-        u, sv, vt = np.linalg.svd(members - out[:, 0], full_matrices=False)
-        k = min(p, len(sv))
-        sign = np.where(u[:, :k].sum(0) < 0, -1.0, 1.0)
-        out[:, 1:1 + k] = (vt[:k].T * (sv[:k] * sign)) / np.sqrt(len(P))
-        ell[:, 1:1 + k] = u[:, :k] * sign * np.sqrt(len(P))
+    out, ell = principal_path(logr[P], p, signed=True)
     return out, P, ell
 
 
