@@ -25,7 +25,9 @@ default ``Params``, parameter ``state_moves``; see docs/analyses/biclustering.md
 the latent path integrated out by Kalman filtering of the Polya-gamma pseudo-observations
 (:func:`.kalman.window_state_moves`); ``collapsed_states`` -- after the state FFBS, a
 single-site Gibbs sweep with every state's (A, b, Q) integrated out
-(:func:`.dynamics.sample_states_collapsed`), the dynamics then redrawn from their conditional.
+(:func:`.dynamics.sample_states_collapsed`), the dynamics then redrawn from their conditional;
+``birth_death`` -- birth and death proposals of short states with the path fixed and the dynamics
+and transition rows integrated out (:mod:`.birthdeath`; exact, but rarely accepted: see the docs).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 from scipy.signal import lfilter
 from scipy.spatial.distance import squareform
 
+from neurotools.analyses.biclustering.birthdeath import birth_death_moves
 from neurotools.analyses.biclustering.counts import nb_loglik, poisson_loglik, sample_dispersion
 from neurotools.analyses.biclustering.dynamics import sample_dynamics, sample_states_collapsed
 from neurotools.analyses.biclustering.hmm import (
@@ -96,6 +99,11 @@ class ModelConfig:
     collapsed_states: bool = False
     window_moves: bool = False
     window_max_len: int = 30
+    #: birth/death proposals of short states per state update, with (A, b, Q) and the
+    #: transition rows integrated out (:mod:`.birthdeath`); 0 turns them off
+    birth_death: int = 0
+    #: longest run of moves that such a move creates or removes
+    birth_death_max_len: int = 20
     g0_rho: float = 0.95
     g0_sd: float = 0.3
     split_merge: int = 2
@@ -166,6 +174,8 @@ class Chain:
         #: proposed and accepted moves that change the number of clusters, per kind
         #: ("new/empty" single-neuron moves, "split", "merge")
         self.move_counts = {kind: [0, 0] for kind in ("new/empty", "split", "merge")}
+        #: accepted birth/death moves of short states (:mod:`.birthdeath`)
+        self.birth_death_accepted = 0
         self.state = self._initial_state()
 
     # ------------------------------------------------------------------ initialisation
@@ -285,18 +295,8 @@ class Chain:
         """Draw all clusters' latent paths jointly by PG augmentation + FFBS."""
         s, T, K, q = self.state, self.T, self.state.K, 1 + self.p
         log_mu = log_rates(s)
-        r = s.r if self.cfg.model == "nb" else np.full(self.N, POISSON_R)
-        omega, kappa = self._pg(log_mu, r)
+        J, h = self.latent_pseudo_observations(log_mu)
         ell = np.concatenate([np.ones((self.N, 1)), s.c], 1)        # (N, q)
-        off = s.d - np.log(r)
-        J = np.zeros((T, K * q, K * q))
-        h = np.zeros((T, K * q))
-        for j in range(K):
-            m = s.z == j
-            sl = slice(j * q, (j + 1) * q)
-            outer = (ell[m, :, None] * ell[m, None, :]).reshape(-1, q * q)
-            J[:, sl, sl] = (omega[m].T @ outer).reshape(T, q, q)
-            h[:, sl] = (kappa[m] - omega[m] * off[m, None]).T @ ell[m]
         if self.cfg.window_moves and self.cfg.update_states:
             # (states, latents) as one block given the Polya-gamma draws: states by MH with the
             # latents integrated out, then the latents from their conditional
@@ -311,6 +311,28 @@ class Chain:
             if np.log(self.rng.random()) >= log_acc:
                 return
         s.lat = X_new.reshape(T, K, q)
+
+    def latent_pseudo_observations(self, log_mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gaussian pseudo-observations of the stacked paths from one Polya-gamma draw.
+
+        Given ``omega ~ PG(y + r, psi)``, the counts' likelihood of the paths is Gaussian with
+        precision ``J[t]`` and linear term ``h[t]`` per bin: shapes (T, D, D) and (T, D),
+        ``D = K (1 + p)``.
+        """
+        s, T, K, q = self.state, self.T, self.state.K, 1 + self.p
+        r = s.r if self.cfg.model == "nb" else np.full(self.N, POISSON_R)
+        omega, kappa = self._pg(log_mu, r)
+        ell = np.concatenate([np.ones((self.N, 1)), s.c], 1)        # (N, q)
+        off = s.d - np.log(r)
+        J = np.zeros((T, K * q, K * q))
+        h = np.zeros((T, K * q))
+        for j in range(K):
+            m = s.z == j
+            sl = slice(j * q, (j + 1) * q)
+            outer = (ell[m, :, None] * ell[m, None, :]).reshape(-1, q * q)
+            J[:, sl, sl] = (omega[m].T @ outer).reshape(T, q, q)
+            h[:, sl] = (kappa[m] - omega[m] * off[m, None]).T @ ell[m]
+        return J, h
 
     def update_loadings(self) -> None:
         """Draw (d_i, c_i) of every neuron by Polya-gamma augmented Gaussian regression."""
@@ -359,6 +381,12 @@ class Chain:
             # (A, b, Q) integrated out; the caller redraws them from their conditional next
             s.states = sample_states_collapsed(self._X(s), s.states, s.trans, self.rng,
                                                v0=cfg.dynamics_v0, init=init)
+        if cfg.birth_death:
+            # (A, b, Q) and the transition rows integrated out: both are redrawn below / next
+            s.states, accepted = birth_death_moves(
+                self._X(s), s.states, s.beta, cfg.hdp_alpha, cfg.hdp_kappa, init, self.rng,
+                cfg.birth_death, cfg.birth_death_max_len, v0=cfg.dynamics_v0)
+            self.birth_death_accepted += accepted
         s.beta, s.trans = sample_sticky_hdp(s.states[1:], s.beta, cfg.hdp_alpha, cfg.hdp_gamma,
                                             cfg.hdp_kappa, self.rng, cfg.first_from_beta)
 
