@@ -31,22 +31,13 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from neurotools.analyses.biclustering.birthdeath import segments, single_run_states  # noqa: E402
 from neurotools.analyses.biclustering.dynamics import mniw_log_marginal  # noqa: E402
 from neurotools.analyses.biclustering.fit import model_config  # noqa: E402
 from neurotools.analyses.biclustering.kalman import log_evidence  # noqa: E402
 from neurotools.analyses.biclustering.params import BiclusterParams, SimParams  # noqa: E402
 from neurotools.analyses.biclustering.sampler import Chain, log_rates  # noqa: E402
 from neurotools.analyses.biclustering.simulate import simulate_counts  # noqa: E402
-
-
-def short_runs(moves: np.ndarray, max_len: int) -> list[tuple[int, int, int]]:
-    """``(state, start, end)`` of every state held by one run of at most ``max_len`` moves."""
-    counts = np.bincount(moves)
-    change = np.flatnonzero(np.diff(moves)) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(moves)]])
-    return [(int(moves[a]), int(a), int(b)) for a, b in zip(starts, ends)
-            if counts[moves[a]] == b - a and b - a <= max_len and len(counts[counts > 0]) > 1]
 
 
 def short_state_count(moves: np.ndarray, max_len: int) -> int:
@@ -105,7 +96,7 @@ def follow(chain_seed: int, sweeps: int, max_len: int, birth_death: int, sim_see
             moves = chain.state.states[1:]
             n_occ.append(len(np.unique(moves)))
             n_short.append(short_state_count(moves, max_len))
-            runs = short_runs(moves, max_len)
+            runs = single_run_states(moves, *segments(moves), max_len)
             nxt = {}
             for _, a, b in runs:
                 prev = [key for key in open_runs if key[0] < b and a < key[1]]

@@ -28,8 +28,9 @@ bin t (t >= 1) carries the move ``X_{t-1} -> X_t``; bin 0 copies bin 1's state.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, multigammaln
+from scipy.special import gammaln
 
+from neurotools.analyses.biclustering.dynamics import mniw_log_marginal_from_sums
 from neurotools.analyses.biclustering.hmm import transition_counts
 
 
@@ -41,14 +42,7 @@ class _MniwStats:
         T, D = X.shape
         Z = np.hstack([X[:-1], np.ones((T - 1, 1))])
         Y = X[1:]
-        self.D = D
-        self.nu0 = D + nu_extra
-        self.M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
-        self.V0i = np.eye(D + 1) / v0
-        self.S0 = s0 * np.eye(D)
-        self.const = (0.5 * D * np.linalg.slogdet(self.V0i)[1]
-                      + 0.5 * self.nu0 * np.linalg.slogdet(self.S0)[1]
-                      - multigammaln(0.5 * self.nu0, D))
+        self.prior = dict(s0=s0, nu_extra=nu_extra, v0=v0)
         # cumulative sums over the moves: run [a, b) has sums cum[b] - cum[a]
         self.czz = np.concatenate([np.zeros((1, D + 1, D + 1)),
                                    np.cumsum(Z[:, :, None] * Z[:, None, :], 0)])
@@ -71,18 +65,7 @@ class _MniwStats:
 
     def log_marginal(self, zz: np.ndarray, yz: np.ndarray, yy: np.ndarray, n: float) -> float:
         """MNIW log marginal of moves with sums ``zz, yz, yy`` (0 for no moves)."""
-        if n <= 0:
-            return 0.0
-        Szz = zz + self.V0i
-        Syz = yz + self.M0 @ self.V0i
-        Syy = yy + self.M0 @ self.V0i @ self.M0.T
-        Mn = np.linalg.solve(Szz, Syz.T).T
-        Sn = self.S0 + Syy - Mn @ Syz.T
-        Sn = 0.5 * (Sn + Sn.T)
-        return float(self.const - 0.5 * n * self.D * np.log(np.pi)
-                     - 0.5 * self.D * np.linalg.slogdet(Szz)[1]
-                     - 0.5 * (self.nu0 + n) * np.linalg.slogdet(Sn)[1]
-                     + multigammaln(0.5 * (self.nu0 + n), self.D))
+        return mniw_log_marginal_from_sums(zz, yz, yy, n, **self.prior)
 
     def move(self, a: int, b: int, src: int, dst: int) -> tuple[float, float, tuple]:
         """Log marginals of ``src`` and ``dst`` after moving the run ``[a, b)`` from src to dst.
@@ -92,7 +75,7 @@ class _MniwStats:
         zz, yz, yy, n = self.run(a, b)
         new_src = (self.zz[src] - zz, self.yz[src] - yz, self.yy[src] - yy, self.n[src] - n)
         new_dst = (self.zz[dst] + zz, self.yz[dst] + yz, self.yy[dst] + yy, self.n[dst] + n)
-        lm_src = self.log_marginal(*new_src) if new_src[3] > 0 else 0.0
+        lm_src = self.log_marginal(*new_src)
         lm_dst = self.log_marginal(*new_dst)
         return lm_src, lm_dst, (src, dst, new_src, new_dst, lm_src, lm_dst)
 
@@ -129,7 +112,7 @@ def transitions_log_marginal(moves: np.ndarray, beta: np.ndarray, alpha: float,
                  + np.sum(gammaln(conc + n) - gammaln(conc)))
 
 
-def _segments(moves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def segments(moves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) of every maximal run of equal states."""
     change = np.flatnonzero(np.diff(moves)) + 1
     starts = np.concatenate([[0], change])
@@ -148,9 +131,12 @@ def _birth_options(lengths: np.ndarray, max_len: int) -> np.ndarray:
     return out
 
 
-def _death_candidates(moves: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+def single_run_states(moves: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                       max_len: int) -> list[tuple[int, int, int]]:
-    """States held by one run of at most ``max_len`` moves: ``(state, start, end)``."""
+    """States held by one run of at most ``max_len`` moves: ``(state, start, end)``.
+
+    Empty when fewer than two states are occupied. ``starts, ends`` come from :func:`segments`.
+    """
     seg_state = moves[starts]
     if len(np.unique(seg_state)) < 2:
         return []
@@ -225,7 +211,7 @@ def birth_death_moves(
     trans_lm = transitions_log_marginal(moves, beta, alpha, kappa)
     accepted = 0
     for _ in range(n_moves):
-        starts, ends = _segments(moves)
+        starts, ends = segments(moves)
         birth = rng.random() < 0.5
         if birth:
             empty = np.flatnonzero(np.bincount(moves, minlength=L) == 0)
@@ -244,12 +230,12 @@ def birth_death_moves(
             proposal = moves.copy()
             proposal[a:b] = dst
             # reverse: a death of dst, whose run has src among its neighbours
-            p_s, p_e = _segments(proposal)
-            n_dead = len(_death_candidates(proposal, p_s, p_e, max_len))
+            p_s, p_e = segments(proposal)
+            n_dead = len(single_run_states(proposal, p_s, p_e, max_len))
             log_q_ratio = (-np.log(n_dead) - np.log(len(_neighbours(proposal, a, b)))
                            + np.log(total) + np.log(len(empty)))
         else:
-            cands = _death_candidates(moves, starts, ends, max_len)
+            cands = single_run_states(moves, starts, ends, max_len)
             if not cands:
                 continue
             src, a, b = cands[int(rng.integers(len(cands)))]
@@ -257,7 +243,7 @@ def birth_death_moves(
             dst = nbrs[int(rng.integers(len(nbrs)))]
             proposal = moves.copy()
             proposal[a:b] = dst
-            p_s, p_e = _segments(proposal)
+            p_s, p_e = segments(proposal)
             empty_after = int(np.sum(np.bincount(proposal, minlength=L) == 0))
             log_q_ratio = (-np.log(_birth_options(p_e - p_s, max_len).sum())
                            - np.log(empty_after)

@@ -121,6 +121,34 @@ def sample_path_from_prior(
     return X
 
 
+def mniw_log_marginal_from_sums(
+    zz: np.ndarray, yz: np.ndarray, yy: np.ndarray, n: float, s0: float = 0.01,
+    nu_extra: float = 2.0, v0: float = 1.0
+) -> float:
+    """``log p(Y | Z)`` of n moves from their sums ``Z'Z`` (E, E), ``Y'Z`` (D, E), ``Y'Y`` (D, D).
+
+    The MNIW marginal of :func:`mniw_log_marginal` (``E = D + 1``); 0 for no moves.
+    """
+    from scipy.special import multigammaln
+
+    if n <= 0:
+        return 0.0
+    D = yy.shape[0]
+    M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
+    V0i = np.eye(D + 1) / v0
+    S0 = s0 * np.eye(D)
+    nu0 = D + nu_extra
+    Szz = zz + V0i
+    Syz = yz + M0 @ V0i
+    Syy = yy + M0 @ V0i @ M0.T
+    Mn = Syz @ np.linalg.inv(Szz)
+    Sn = S0 + Syy - Mn @ Syz.T
+    return float(-0.5 * n * D * np.log(np.pi)
+                 + 0.5 * D * (np.linalg.slogdet(V0i)[1] - np.linalg.slogdet(Szz)[1])
+                 + 0.5 * nu0 * np.linalg.slogdet(S0)[1] - 0.5 * (nu0 + n) * np.linalg.slogdet(Sn)[1]
+                 + multigammaln(0.5 * (nu0 + n), D) - multigammaln(0.5 * nu0, D))
+
+
 def mniw_log_marginal(
     Y: np.ndarray, Z: np.ndarray, s0: float = 0.01, nu_extra: float = 2.0, v0: float = 1.0
 ) -> float:
@@ -135,22 +163,7 @@ def mniw_log_marginal(
 
     Closed form (checks :func:`sample_states_collapsed`'s Student-t predictives).
     """
-    from scipy.special import multigammaln
-
-    n, D = Y.shape
-    M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
-    V0i = np.eye(D + 1) / v0
-    S0 = s0 * np.eye(D)
-    nu0 = D + nu_extra
-    Szz = Z.T @ Z + V0i
-    Syz = Y.T @ Z + M0 @ V0i
-    Syy = Y.T @ Y + M0 @ V0i @ M0.T
-    Mn = Syz @ np.linalg.inv(Szz)
-    Sn = S0 + Syy - Mn @ Syz.T
-    return float(-0.5 * n * D * np.log(np.pi)
-                 + 0.5 * D * (np.linalg.slogdet(V0i)[1] - np.linalg.slogdet(Szz)[1])
-                 + 0.5 * nu0 * np.linalg.slogdet(S0)[1] - 0.5 * (nu0 + n) * np.linalg.slogdet(Sn)[1]
-                 + multigammaln(0.5 * (nu0 + n), D) - multigammaln(0.5 * nu0, D))
+    return mniw_log_marginal_from_sums(Z.T @ Z, Y.T @ Z, Y.T @ Y, Y.shape[0], s0, nu_extra, v0)
 
 
 def sample_states_collapsed(
