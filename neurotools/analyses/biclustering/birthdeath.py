@@ -28,10 +28,12 @@ bin t (t >= 1) carries the move ``X_{t-1} -> X_t``; bin 0 copies bin 1's state.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
-from neurotools.analyses.biclustering.dynamics import mniw_log_marginal_from_sums
-from neurotools.analyses.biclustering.hmm import transition_counts
+from neurotools.analyses.biclustering.dynamics import (
+    mniw_log_marginal_from_sums,
+    state_cross_sums,
+)
+from neurotools.analyses.biclustering.hmm import transitions_log_marginal
 
 
 class _MniwStats:
@@ -51,9 +53,9 @@ class _MniwStats:
         self.cyy = np.concatenate([np.zeros((1, D, D)),
                                    np.cumsum(Y[:, :, None] * Y[:, None, :], 0)])
         onehot = (moves[:, None] == np.arange(L)[None]).astype(float)
-        self.zz = np.einsum("tl,tij->lij", onehot, Z[:, :, None] * Z[:, None, :])
-        self.yz = np.einsum("tl,tij->lij", onehot, Y[:, :, None] * Z[:, None, :])
-        self.yy = np.einsum("tl,tij->lij", onehot, Y[:, :, None] * Y[:, None, :])
+        self.zz = state_cross_sums(onehot, Z, Z)
+        self.yz = state_cross_sums(onehot, Y, Z)
+        self.yy = state_cross_sums(onehot, Y, Y)
         self.n = onehot.sum(0)
         self.logml = np.array([self.log_marginal(self.zz[k], self.yz[k], self.yy[k], self.n[k])
                                for k in range(L)])
@@ -86,30 +88,6 @@ class _MniwStats:
             if n <= 0:
                 zz, yz, yy = np.zeros_like(zz), np.zeros_like(yz), np.zeros_like(yy)
             self.zz[k], self.yz[k], self.yy[k], self.n[k], self.logml[k] = zz, yz, yy, n, lm
-
-
-def transitions_log_marginal(moves: np.ndarray, beta: np.ndarray, alpha: float,
-                             kappa: float) -> float:
-    """``log p(moves[1:] | moves[0], beta)`` with the transition rows integrated out.
-
-    Row j of the sticky weak-limit HDP is ``Dir(alpha beta + kappa e_j)``, so each row's
-    transitions are Dirichlet-multinomial.
-
-    Parameters
-    ----------
-    moves : ndarray of int, shape (n,)
-        State chain.
-    beta : ndarray, shape (L,)
-        Global weights.
-    alpha, kappa : float
-        Concentration and self-transition bias.
-    """
-    L = beta.shape[0]
-    n = transition_counts(moves, L)
-    conc = alpha * beta[None, :] + kappa * np.eye(L)
-    rows = n.sum(1)
-    return float(np.sum(gammaln(alpha + kappa) - gammaln(alpha + kappa + rows))
-                 + np.sum(gammaln(conc + n) - gammaln(conc)))
 
 
 def segments(moves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

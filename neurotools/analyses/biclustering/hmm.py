@@ -11,6 +11,7 @@ table counts (with the sticky "override" correction).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import gammaln
 
 from neurotools.analyses.biclustering.counts import sample_crt
 
@@ -106,6 +107,30 @@ def transition_counts(states: np.ndarray, L: int) -> np.ndarray:
     """Counts ``n[j, k]`` of moves j -> k along the path, shape (L, L)."""
     idx = states[:-1] * L + states[1:]
     return np.bincount(idx, minlength=L * L).reshape(L, L).astype(float)
+
+
+def transitions_log_marginal(moves: np.ndarray, beta: np.ndarray, alpha: float,
+                             kappa: float) -> float:
+    """``log p(moves[1:] | moves[0], beta)`` with the transition rows integrated out.
+
+    Row j of the sticky weak-limit HDP is ``Dir(alpha beta + kappa e_j)``, so each row's
+    transitions are Dirichlet-multinomial.
+
+    Parameters
+    ----------
+    moves : ndarray of int, shape (n,)
+        State chain.
+    beta : ndarray, shape (L,)
+        Global weights.
+    alpha, kappa : float
+        Concentration and self-transition bias.
+    """
+    L = beta.shape[0]
+    n = transition_counts(moves, L)
+    conc = alpha * beta[None, :] + kappa * np.eye(L)
+    rows = n.sum(1)
+    return float(np.sum(gammaln(alpha + kappa) - gammaln(alpha + kappa + rows))
+                 + np.sum(gammaln(conc + n) - gammaln(conc)))
 
 
 def sample_sticky_hdp(

@@ -12,11 +12,9 @@ import itertools
 import numpy as np
 
 from neurotools.analyses.biclustering import birthdeath
-from neurotools.analyses.biclustering.birthdeath import (
-    birth_death_moves,
-    transitions_log_marginal,
-)
+from neurotools.analyses.biclustering.birthdeath import birth_death_moves
 from neurotools.analyses.biclustering.dynamics import mniw_log_marginal
+from neurotools.analyses.biclustering.hmm import transitions_log_marginal
 
 ALPHA, KAPPA = 1.0, 2.0
 
