@@ -39,9 +39,9 @@ from scipy.special import logsumexp  # noqa: E402
 
 from neurotools.analyses.biclustering.fit import model_config  # noqa: E402
 from neurotools.analyses.biclustering.kalman import (  # noqa: E402
-    _banded_upper,
-    _sym,
+    banded_upper,
     dynamics_information,
+    symmetrize,
 )
 from neurotools.analyses.biclustering.laplace import laplace_loadings  # noqa: E402
 from neurotools.analyses.biclustering.params import BiclusterParams, SimParams  # noqa: E402
@@ -71,7 +71,7 @@ def fitted_dynamics(path: np.ndarray, states: np.ndarray, v0: float, s0: float =
         Syz = Y[m].T @ Z[m] + M0 @ V0i
         Syy = Y[m].T @ Y[m] + M0 @ V0i @ M0.T
         W = np.linalg.solve(Szz, Syz.T).T
-        Q[k] = _sym(s0 * np.eye(q) + Syy - W @ Syz.T) / (nu_extra + m.sum() - 1)
+        Q[k] = symmetrize(s0 * np.eye(q) + Syy - W @ Syz.T) / (nu_extra + m.sum() - 1)
         A[k], b[k] = W[:, :q], W[:, q]
     return A, b, Q
 
@@ -87,7 +87,7 @@ def laplace_path(y, d, r, ell, x0, states, A, b, Q, n_newton: int = 6) -> PathPr
         frac = mu / (mu + r[:, None])
         grad_obs = (y - (y + r[:, None]) * frac).T @ ell
         H = np.einsum("mt,mk,ml->tkl", (y + r[:, None]) * frac * (1 - frac), ell, ell)
-        ab = _banded_upper(_sym(diag + H), upper)
+        ab = banded_upper(symmetrize(diag + H), upper)
         if it == n_newton:
             break
         prior_x = np.einsum("tkl,tl->tk", diag, x)

@@ -126,7 +126,7 @@ def single_run_states(moves: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     return out
 
 
-def _neighbours(moves: np.ndarray, a: int, b: int) -> list[int]:
+def neighbours(moves: np.ndarray, a: int, b: int) -> list[int]:
     """Distinct states just left and right of the run ``[a, b)``."""
     out = []
     if a > 0:
@@ -210,14 +210,14 @@ def birth_death_moves(
             # reverse: a death of dst, whose run has src among its neighbours
             p_s, p_e = segments(proposal)
             n_dead = len(single_run_states(proposal, p_s, p_e, max_len))
-            log_q_ratio = (-np.log(n_dead) - np.log(len(_neighbours(proposal, a, b)))
+            log_q_ratio = (-np.log(n_dead) - np.log(len(neighbours(proposal, a, b)))
                            + np.log(total) + np.log(len(empty)))
         else:
             cands = single_run_states(moves, starts, ends, max_len)
             if not cands:
                 continue
             src, a, b = cands[int(rng.integers(len(cands)))]
-            nbrs = _neighbours(moves, a, b)
+            nbrs = neighbours(moves, a, b)
             dst = nbrs[int(rng.integers(len(nbrs)))]
             proposal = moves.copy()
             proposal[a:b] = dst

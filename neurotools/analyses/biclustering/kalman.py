@@ -33,7 +33,8 @@ from scipy.linalg import cho_solve_banded, cholesky_banded, solve_banded
 from scipy.linalg.lapack import dpbtrf, dtbtrs
 
 
-def _sym(m: np.ndarray) -> np.ndarray:
+def symmetrize(m: np.ndarray) -> np.ndarray:
+    """Symmetric part of a stack of square matrices (the last two axes)."""
     return 0.5 * (m + np.swapaxes(m, -1, -2))
 
 
@@ -125,7 +126,7 @@ def ffbs(
     T, D = h_obs.shape
     # block-tridiagonal posterior precision of the stacked path and its information vector
     diag, upper, info = dynamics_information(states, A, b, Q, m0, P0, J_obs, h_obs)
-    ab = _banded_upper(_sym(diag), upper)
+    ab = banded_upper(symmetrize(diag), upper)
     # J = U'U: the mean solves J m = h, and m + U^-1 z has covariance J^-1 -- one joint draw,
     # the same distribution as forward filtering, backward sampling
     U = cholesky_banded(ab)
@@ -136,7 +137,7 @@ def ffbs(
 
 @lru_cache(maxsize=64)
 def _band_positions(T: int, D: int):
-    """Where the diagonal and upper blocks' entries go in :func:`_banded_upper`'s storage."""
+    """Where the diagonal and upper blocks' entries go in :func:`banded_upper`'s storage."""
     u = 2 * D - 1
     r, c = np.triu_indices(D)
     t = np.arange(T)[:, None]
@@ -147,7 +148,7 @@ def _band_positions(T: int, D: int):
     return diagonal, upper
 
 
-def _banded_upper(diag: np.ndarray, upper: np.ndarray) -> np.ndarray:
+def banded_upper(diag: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Upper banded storage (``scipy.linalg`` layout) of a block-tridiagonal symmetric matrix.
 
     Parameters
@@ -201,7 +202,7 @@ def rts_smoother(
             P = A[s] @ P @ A[s].T + Q[s]
         mp[t], Pp[t] = m, P
         Pi = np.linalg.inv(P)
-        P = _sym(np.linalg.inv(Pi + J_obs[t]))
+        P = symmetrize(np.linalg.inv(Pi + J_obs[t]))
         m = P @ (Pi @ m + h_obs[t])
         mf[t], Pf[t] = m, P
     ms = mf.copy()
@@ -210,7 +211,7 @@ def rts_smoother(
         s = states[t + 1]
         G = Pf[t] @ A[s].T @ np.linalg.inv(Pp[t + 1])
         ms[t] = mf[t] + G @ (ms[t + 1] - mp[t + 1])
-        Ps[t] = _sym(Pf[t] + G @ (Ps[t + 1] - Pp[t + 1]) @ G.T)
+        Ps[t] = symmetrize(Pf[t] + G @ (Ps[t + 1] - Pp[t + 1]) @ G.T)
     return ms, Ps
 
 
@@ -253,7 +254,7 @@ def _chain_to_last(diag: np.ndarray, upper: np.ndarray, info: np.ndarray, const:
     m, D, _ = diag.shape
     if m == 1:
         return diag[0], info[0], const
-    U, fail = dpbtrf(_banded_upper(diag[:-1], upper[:-1]), lower=0)
+    U, fail = dpbtrf(banded_upper(diag[:-1], upper[:-1]), lower=0)
     if fail:
         raise np.linalg.LinAlgError("latent chain precision is not positive definite")
     u = U.shape[0] - 1
