@@ -27,7 +27,11 @@ the latent path integrated out by Kalman filtering of the Polya-gamma pseudo-obs
 single-site Gibbs sweep with every state's (A, b, Q) integrated out
 (:func:`.dynamics.sample_states_collapsed`), the dynamics then redrawn from their conditional;
 ``birth_death`` -- birth and death proposals of short states with the path fixed and the dynamics
-and transition rows integrated out (:mod:`.birthdeath`; exact, but rarely accepted: see the docs).
+and transition rows integrated out (:mod:`.birthdeath`; exact, but rarely accepted: see the docs);
+``path_birth_death`` -- after the latent draw, with the same Polya-gamma draws, moves of short
+runs of states to another state together with the latent path around them, the state that loses
+or gains the run getting new dynamics and transition row (:mod:`.pathbirthdeath`; births and
+deaths included).
 """
 
 from __future__ import annotations
@@ -56,6 +60,12 @@ from neurotools.analyses.biclustering.mfm import (
     log_partition_prior,
     log_v_coefficients,
     new_cluster_log_weights,
+)
+from neurotools.analyses.biclustering.pathbirthdeath import (
+    HmmParams,
+    MniwPrior,
+    jump_scores,
+    path_birth_death_moves,
 )
 from neurotools.analyses.biclustering.polyagamma import sample_pg
 from neurotools.analyses.biclustering.scalemoves import dynamics_log_marginal, latent_scale_moves
@@ -104,6 +114,16 @@ class ModelConfig:
     birth_death: int = 0
     #: longest run of moves that such a move creates or removes
     birth_death_max_len: int = 20
+    #: birth/death proposals of short states jointly with the latent path around them, the new
+    #: or removed state's (A, b, Q) and transition row by reversible jump
+    #: (:mod:`.pathbirthdeath`); 0 turns them off
+    path_birth_death: int = 0
+    #: bins of latent path redrawn on each side of such a run
+    path_birth_death_margin: int = 10
+    #: factor on the host state's noise in the proxy dynamics that redraw a newborn state's path
+    path_birth_death_inflation: float = 25.0
+    #: new runs start where the counts jump (:func:`.pathbirthdeath.jump_scores`), else anywhere
+    path_birth_death_targeted: bool = True
     g0_rho: float = 0.95
     g0_sd: float = 0.3
     split_merge: int = 2
@@ -176,6 +196,7 @@ class Chain:
         self.move_counts = {kind: [0, 0] for kind in ("new/empty", "split", "merge")}
         #: accepted birth/death moves of short states (:mod:`.birthdeath`)
         self.birth_death_accepted = 0
+        self.path_birth_death_accepted = 0
         self.state = self._initial_state()
 
     # ------------------------------------------------------------------ initialisation
@@ -304,13 +325,41 @@ class Chain:
                                              self.cfg.window_max_len,
                                              self._first_state_distribution())
         X_new = ffbs(J, h, s.states, s.A, s.b, s.Q, self.rng)
+        accept = True
         if self.cfg.model == "poisson":
             lat_new = X_new.reshape(T, K, q)
             log_mu_new = s.d[:, None] + np.einsum("tnq,nq->nt", lat_new[:, s.z, :], ell)
             log_acc = (self._poisson_weight(log_mu_new) - self._poisson_weight(log_mu)).sum()
-            if np.log(self.rng.random()) >= log_acc:
-                return
-        s.lat = X_new.reshape(T, K, q)
+            accept = bool(np.log(self.rng.random()) < log_acc)
+        if accept:
+            s.lat = X_new.reshape(T, K, q)
+        if self.cfg.path_birth_death and self.cfg.update_states:
+            self._path_birth_death(J, h, ell)
+
+    def _path_birth_death(self, J: np.ndarray, h: np.ndarray, ell: np.ndarray) -> None:
+        """Birth/death of short states with the path around them (:mod:`.pathbirthdeath`).
+
+        Uses the same Polya-gamma pseudo-observations ``J, h`` as the latent draw, so the
+        (states, path) block stays exact; a born or removed state's dynamics and transition row
+        are redrawn inside the move.
+        """
+        s, cfg, T, K, q = self.state, self.cfg, self.T, self.state.K, 1 + self.p
+        log_weight = None
+        if cfg.model == "poisson":
+            def log_weight(X: np.ndarray) -> float:
+                lat = X.reshape(T, K, q)
+                log_mu = s.d[:, None] + np.einsum("tnq,nq->nt", lat[:, s.z, :], ell)
+                return float(self._poisson_weight(log_mu).sum())
+        hmm = HmmParams(A=s.A, b=s.b, Q=s.Q, trans=s.trans, beta=s.beta,
+                        first=self._first_state_distribution(), alpha=cfg.hdp_alpha,
+                        kappa=cfg.hdp_kappa)
+        X, s.states, accepted = path_birth_death_moves(
+            self._X(s), s.states, J, h, hmm, self.rng, cfg.path_birth_death,
+            cfg.birth_death_max_len, cfg.path_birth_death_margin,
+            cfg.path_birth_death_inflation, MniwPrior(v0=cfg.dynamics_v0), log_weight,
+            jump_scores(J, h) if cfg.path_birth_death_targeted else None)
+        s.lat = X.reshape(T, K, q)
+        self.path_birth_death_accepted += accepted
 
     def latent_pseudo_observations(self, log_mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gaussian pseudo-observations of the stacked paths from one Polya-gamma draw.
