@@ -360,7 +360,7 @@ def main() -> None:
     ap.add_argument("--recovery", action="store_true", help="run the paper's 4 x 1000 recovery")
     ap.add_argument("--quick", action="store_true", help="skip the largest sizes")
     ap.add_argument("--state-moves", default="",
-                    choices=["", "ffbs", "collapsed", "window", "both"],
+                    choices=["", "ffbs", "collapsed", "window", "both", "jumps"],
                     help="state moves of the recovery run (default: the parameter's default; "
                          "both: the parameter's 'all')")
     ap.add_argument("--seed", type=int, default=0, help="simulation seed of the recovery run")
@@ -412,7 +412,7 @@ def main() -> None:
     for model in ("nb", "poisson"):
         s = seconds_per_iteration(30, 500, args.iters, model=model)
         rows.append((model, s))
-    for moves in ("ffbs", "window", "all"):
+    for moves in ("ffbs", "window", "all", "jumps"):
         if moves != Params().state_moves:
             s = seconds_per_iteration(30, 500, args.iters, state_moves=moves)
             rows.append((f"nb, state_moves={moves}", s))

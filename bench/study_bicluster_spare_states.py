@@ -12,7 +12,9 @@ short state (one that holds at most ``--max-len`` moves):
   state moves) and with the latent path integrated out given one Polya-gamma draw and the current
   (A, b, Q) (Kalman evidence: the target of the window moves);
 - with ``--birth-death N``: the acceptance of N exact birth/death proposals of short states per
-  state update (:mod:`neurotools.analyses.biclustering.birthdeath`).
+  state update (:mod:`neurotools.analyses.biclustering.birthdeath`);
+- with ``--path-birth-death N``: the same for N reversible-jump proposals per sweep that redraw
+  the latent path around the run too (:mod:`neurotools.analyses.biclustering.pathbirthdeath`).
 
 Run::
 
@@ -81,11 +83,12 @@ def removal_costs(chain: Chain, state: int, a: int, b: int, rng: np.random.Gener
     return best_fixed, best_integrated
 
 
-def follow(chain_seed: int, sweeps: int, max_len: int, birth_death: int, sim_seed: int) -> dict:
+def follow(chain_seed: int, sweeps: int, max_len: int, birth_death: int, sim_seed: int,
+           path_birth_death: int = 0) -> dict:
     """One chain on the paper's simulation; returns the spare-state statistics."""
     sim = simulate_counts(SimParams(), sim_seed)
     cfg = dataclasses.replace(model_config(BiclusterParams()), birth_death=birth_death,
-                              birth_death_max_len=max_len)
+                              birth_death_max_len=max_len, path_birth_death=path_birth_death)
     rng_probe = np.random.default_rng([chain_seed, 99])
     with threadpool_limits(1, "blas"):
         chain = Chain(sim["counts"].T, cfg, np.random.default_rng([chain_seed, 0]))
@@ -114,7 +117,9 @@ def follow(chain_seed: int, sweeps: int, max_len: int, birth_death: int, sim_see
     return dict(lifetimes=lifetimes, censored=censored, births=births, costs=np.array(costs),
                 n_short=np.array(n_short), n_occ=np.array(n_occ),
                 bd_accepted=chain.birth_death_accepted,
-                bd_proposed=birth_death * cfg.state_sweeps * sweeps)
+                bd_proposed=birth_death * cfg.state_sweeps * sweeps,
+                pbd_accepted=chain.path_birth_death_accepted,
+                pbd_proposed=path_birth_death * sweeps)
 
 
 def main() -> None:
@@ -124,17 +129,21 @@ def main() -> None:
     ap.add_argument("--max-len", type=int, default=20, help="longest short state (moves)")
     ap.add_argument("--birth-death", type=int, default=0,
                     help="birth/death proposals per state update (0: the default sampler)")
+    ap.add_argument("--path-birth-death", type=int, default=0,
+                    help="path-redrawing birth/death proposals per sweep (0: off)")
     ap.add_argument("--sim-seed", type=int, default=0)
     args = ap.parse_args()
     print(f"simulation seed {args.sim_seed}, {args.sweeps} sweeps per chain, short = at most "
-          f"{args.max_len} moves, birth/death proposals per state update: {args.birth_death}")
+          f"{args.max_len} moves, birth/death proposals per state update: {args.birth_death}, path-redrawing ones per sweep: "
+          f"{args.path_birth_death}")
     print("| chain seed | mean occupied (last half) | sweeps with a short state | births per "
           "100 sweeps | lifetime median / max (sweeps; alive at end) | removal cost, latents "
           "fixed (nats, median [min, max]) | removal cost, latents integrated | birth/death "
-          "accepted |")
-    print("|---|---|---|---|---|---|---|---|")
+          "accepted | path birth/death accepted |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for seed in [int(x) for x in args.chain_seeds.split(",")]:
-        out = follow(seed, args.sweeps, args.max_len, args.birth_death, args.sim_seed)
+        out = follow(seed, args.sweeps, args.max_len, args.birth_death, args.sim_seed,
+                     args.path_birth_death)
         half = args.sweeps // 2
         life = np.array(out["lifetimes"] or [0])
         c = out["costs"]
@@ -146,7 +155,8 @@ def main() -> None:
               f"{np.mean(out['n_short'] > 0):.2f} | "
               f"{100 * out['births'] / args.sweeps:.1f} | "
               f"{np.median(life):.0f} / {life.max()} ({out['censored']}) | {fixed} | {integ} | "
-              f"{out['bd_accepted']} of {out['bd_proposed']} |", flush=True)
+              f"{out['bd_accepted']} of {out['bd_proposed']} | "
+              f"{out['pbd_accepted']} of {out['pbd_proposed']} |", flush=True)
 
 
 if __name__ == "__main__":

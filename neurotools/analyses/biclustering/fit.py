@@ -47,6 +47,7 @@ STATE_MOVES: dict[str, dict] = {
     "window": {"window_moves": True},
     "collapsed": {"collapsed_states": True},
     "all": {"window_moves": True, "collapsed_states": True, "state_sweeps": 1},
+    "jumps": {"window_moves": True, "path_birth_death": 10},
 }
 
 

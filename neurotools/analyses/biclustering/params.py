@@ -44,10 +44,11 @@ class BiclusterParams(Params):
                              "forward-filtering backward-sampling sweeps per iteration; "
                              "'window' adds Metropolis-Hastings moves of state windows with the "
                              "latents integrated out, 'collapsed' a single-site sweep with each "
-                             "state's dynamics integrated out, 'all' both with one FFBS sweep "
-                             "(all exact; 'window' sharpens the switch times for about 1.2x "
-                             "the time of 'ffbs').",
-                             choices=("ffbs", "window", "collapsed", "all"))
+                             "state's dynamics integrated out, 'all' both with one FFBS sweep, "
+                             "'jumps' adds to 'window' birth and death of short states together "
+                             "with the latent path around them (all exact; 'window' sharpens "
+                             "the switch times for about 1.2x the time of 'ffbs').",
+                             choices=("ffbs", "window", "collapsed", "all", "jumps"))
     dynamics_prior_scale: float = param(10.0, help="Column covariance scale V0 of the "
                                         "matrix-normal prior on each state's (A, b): "
                                         "V0 = scale x I (the author's code uses 1; larger "
