@@ -134,8 +134,8 @@ def main() -> None:
     ap.add_argument("--sim-seed", type=int, default=0)
     args = ap.parse_args()
     print(f"simulation seed {args.sim_seed}, {args.sweeps} sweeps per chain, short = at most "
-          f"{args.max_len} moves, birth/death proposals per state update: {args.birth_death}, path-redrawing ones per sweep: "
-          f"{args.path_birth_death}")
+          f"{args.max_len} moves, birth/death proposals per state update: {args.birth_death}, "
+          f"path-redrawing ones per sweep: {args.path_birth_death}")
     print("| chain seed | mean occupied (last half) | sweeps with a short state | births per "
           "100 sweeps | lifetime median / max (sweeps; alive at end) | removal cost, latents "
           "fixed (nats, median [min, max]) | removal cost, latents integrated | birth/death "
