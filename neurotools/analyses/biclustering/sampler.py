@@ -114,8 +114,8 @@ class ModelConfig:
     birth_death: int = 0
     #: longest run of moves that such a move creates or removes
     birth_death_max_len: int = 20
-    #: birth/death proposals of short states jointly with the latent path around them, the new
-    #: or removed state's (A, b, Q) and transition row by reversible jump
+    #: proposals per sweep that move a short run of states to another state jointly with the
+    #: latent path around it, births and deaths of states by reversible jump
     #: (:mod:`.pathbirthdeath`); 0 turns them off
     path_birth_death: int = 0
     #: bins of latent path redrawn on each side of such a run
@@ -327,8 +327,7 @@ class Chain:
         X_new = ffbs(J, h, s.states, s.A, s.b, s.Q, self.rng)
         accept = True
         if self.cfg.model == "poisson":
-            lat_new = X_new.reshape(T, K, q)
-            log_mu_new = s.d[:, None] + np.einsum("tnq,nq->nt", lat_new[:, s.z, :], ell)
+            log_mu_new = self._path_log_rates(X_new, ell)
             log_acc = (self._poisson_weight(log_mu_new) - self._poisson_weight(log_mu)).sum()
             accept = bool(np.log(self.rng.random()) < log_acc)
         if accept:
@@ -336,20 +335,27 @@ class Chain:
         if self.cfg.path_birth_death and self.cfg.update_states:
             self._path_birth_death(J, h, ell)
 
+    def _path_log_rates(self, X: np.ndarray, ell: np.ndarray) -> np.ndarray:
+        """Log rates (N, T) of a stacked path ``X`` (T, D) with the current labels and ``d``.
+
+        ``ell`` (N, 1 + p) holds each neuron's loadings on its cluster's baseline and factors.
+        """
+        s = self.state
+        lat = X.reshape(self.T, s.K, 1 + self.p)
+        return s.d[:, None] + np.einsum("tnq,nq->nt", lat[:, s.z, :], ell)
+
     def _path_birth_death(self, J: np.ndarray, h: np.ndarray, ell: np.ndarray) -> None:
-        """Birth/death of short states with the path around them (:mod:`.pathbirthdeath`).
+        """Moves of short runs of states with the path around them (:mod:`.pathbirthdeath`).
 
         Uses the same Polya-gamma pseudo-observations ``J, h`` as the latent draw, so the
-        (states, path) block stays exact; a born or removed state's dynamics and transition row
-        are redrawn inside the move.
+        (states, path) block stays exact; the dynamics and transition row of a state that loses
+        or gains a run are redrawn inside the move.
         """
         s, cfg, T, K, q = self.state, self.cfg, self.T, self.state.K, 1 + self.p
         log_weight = None
         if cfg.model == "poisson":
             def log_weight(X: np.ndarray) -> float:
-                lat = X.reshape(T, K, q)
-                log_mu = s.d[:, None] + np.einsum("tnq,nq->nt", lat[:, s.z, :], ell)
-                return float(self._poisson_weight(log_mu).sum())
+                return float(self._poisson_weight(self._path_log_rates(X, ell)).sum())
         hmm = HmmParams(A=s.A, b=s.b, Q=s.Q, trans=s.trans, beta=s.beta,
                         first=self._first_state_distribution(), alpha=cfg.hdp_alpha,
                         kappa=cfg.hdp_kappa)
