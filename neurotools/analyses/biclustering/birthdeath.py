@@ -36,7 +36,7 @@ from neurotools.analyses.biclustering.dynamics import (
 from neurotools.analyses.biclustering.hmm import transitions_log_marginal
 
 
-class _MniwStats:
+class MniwStats:
     """Sufficient statistics of the moves of every state and their MNIW log marginals."""
 
     def __init__(self, X: np.ndarray, moves: np.ndarray, L: int, s0: float, nu_extra: float,
@@ -184,7 +184,7 @@ def birth_death_moves(
     if T < 3 or L < 2:
         return states, 0
     moves = states[1:].copy()
-    stats = _MniwStats(X, moves, L, s0, nu_extra, v0)
+    stats = MniwStats(X, moves, L, s0, nu_extra, v0)
     log_first = np.log(first)
     trans_lm = transitions_log_marginal(moves, beta, alpha, kappa)
     accepted = 0

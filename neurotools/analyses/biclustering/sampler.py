@@ -74,6 +74,7 @@ from neurotools.analyses.biclustering.splitmerge import (
     principal_path,
     split_merge_move,
 )
+from neurotools.analyses.biclustering.statemerge import state_merge_split_moves
 
 #: Dispersion of the NB proposal used for the Poisson model.
 POISSON_R = 1000.0
@@ -124,6 +125,9 @@ class ModelConfig:
     path_birth_death_inflation: float = 25.0
     #: new runs start where the counts jump (:func:`.pathbirthdeath.jump_scores`), else anywhere
     path_birth_death_targeted: bool = True
+    #: merge/split proposals of whole states per state update, with (A, b, Q) and the
+    #: transition rows integrated out (:mod:`.statemerge`); 0 turns them off
+    state_merges: int = 0
     g0_rho: float = 0.95
     g0_sd: float = 0.3
     split_merge: int = 2
@@ -197,6 +201,8 @@ class Chain:
         #: accepted birth/death moves of short states (:mod:`.birthdeath`)
         self.birth_death_accepted = 0
         self.path_birth_death_accepted = 0
+        self.state_merges_accepted = 0
+        self.state_splits_accepted = 0
         self.state = self._initial_state()
 
     # ------------------------------------------------------------------ initialisation
@@ -442,6 +448,13 @@ class Chain:
                 self._X(s), s.states, s.beta, cfg.hdp_alpha, cfg.hdp_kappa, init, self.rng,
                 cfg.birth_death, cfg.birth_death_max_len, v0=cfg.dynamics_v0)
             self.birth_death_accepted += accepted
+        if cfg.state_merges:
+            # the same target: (A, b, Q) and the transition rows are redrawn below / next
+            s.states, merges, splits = state_merge_split_moves(
+                self._X(s), s.states, s.beta, cfg.hdp_alpha, cfg.hdp_kappa, init, self.rng,
+                cfg.state_merges, v0=cfg.dynamics_v0)
+            self.state_merges_accepted += merges
+            self.state_splits_accepted += splits
         s.beta, s.trans = sample_sticky_hdp(s.states[1:], s.beta, cfg.hdp_alpha, cfg.hdp_gamma,
                                             cfg.hdp_kappa, self.rng, cfg.first_from_beta)
 

@@ -78,7 +78,7 @@ def test_stats_log_marginal_equals_the_closed_form():
     X = rng.normal(0, 0.4, (12, 3))
     moves = rng.integers(0, 3, 11)
     moves[2:5] = 0                         # one source state for the moved run
-    stats = birthdeath._MniwStats(X, moves, 3, 0.01, 2.0, 10.0)
+    stats = birthdeath.MniwStats(X, moves, 3, 0.01, 2.0, 10.0)
     Z = np.hstack([X[:-1], np.ones((11, 1))])
     for k in range(3):
         m = moves == k
