@@ -360,7 +360,8 @@ def main() -> None:
     ap.add_argument("--recovery", action="store_true", help="run the paper's 4 x 1000 recovery")
     ap.add_argument("--quick", action="store_true", help="skip the largest sizes")
     ap.add_argument("--state-moves", default="",
-                    choices=["", "ffbs", "collapsed", "window", "both", "jumps"],
+                    choices=["", "ffbs", "collapsed", "window", "both", "jumps", "merges",
+                             "jumps_merges"],
                     help="state moves of the recovery run (default: the parameter's default; "
                          "both: the parameter's 'all')")
     ap.add_argument("--seed", type=int, default=0, help="simulation seed of the recovery run")

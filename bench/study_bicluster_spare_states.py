@@ -84,11 +84,12 @@ def removal_costs(chain: Chain, state: int, a: int, b: int, rng: np.random.Gener
 
 
 def follow(chain_seed: int, sweeps: int, max_len: int, birth_death: int, sim_seed: int,
-           path_birth_death: int = 0) -> dict:
+           path_birth_death: int = 0, state_merges: int = 0) -> dict:
     """One chain on the paper's simulation; returns the spare-state statistics."""
     sim = simulate_counts(SimParams(), sim_seed)
     cfg = dataclasses.replace(model_config(BiclusterParams()), birth_death=birth_death,
-                              birth_death_max_len=max_len, path_birth_death=path_birth_death)
+                              birth_death_max_len=max_len, path_birth_death=path_birth_death,
+                              state_merges=state_merges)
     rng_probe = np.random.default_rng([chain_seed, 99])
     with threadpool_limits(1, "blas"):
         chain = Chain(sim["counts"].T, cfg, np.random.default_rng([chain_seed, 0]))
@@ -119,7 +120,9 @@ def follow(chain_seed: int, sweeps: int, max_len: int, birth_death: int, sim_see
                 bd_accepted=chain.birth_death_accepted,
                 bd_proposed=birth_death * cfg.state_sweeps * sweeps,
                 pbd_accepted=chain.path_birth_death_accepted,
-                pbd_proposed=path_birth_death * sweeps)
+                pbd_proposed=path_birth_death * sweeps,
+                merges=chain.state_merges_accepted, splits=chain.state_splits_accepted,
+                merge_proposed=state_merges * cfg.state_sweeps * sweeps)
 
 
 def main() -> None:
@@ -131,19 +134,23 @@ def main() -> None:
                     help="birth/death proposals per state update (0: the default sampler)")
     ap.add_argument("--path-birth-death", type=int, default=0,
                     help="path-redrawing birth/death proposals per sweep (0: off)")
+    ap.add_argument("--state-merges", type=int, default=0,
+                    help="merge/split proposals of whole states per state update (0: off)")
     ap.add_argument("--sim-seed", type=int, default=0)
     args = ap.parse_args()
     print(f"simulation seed {args.sim_seed}, {args.sweeps} sweeps per chain, short = at most "
           f"{args.max_len} moves, birth/death proposals per state update: {args.birth_death}, "
-          f"path-redrawing ones per sweep: {args.path_birth_death}")
+          f"path-redrawing ones per sweep: {args.path_birth_death}, state merge/split proposals per "
+          f"state update: {args.state_merges}")
     print("| chain seed | mean occupied (last half) | sweeps with a short state | births per "
           "100 sweeps | lifetime median / max (sweeps; alive at end) | removal cost, latents "
           "fixed (nats, median [min, max]) | removal cost, latents integrated | birth/death "
-          "accepted | path birth/death accepted |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "accepted | path birth/death accepted | merges / splits accepted (proposed) | mean "
+          "occupied per 100 sweeps |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for seed in [int(x) for x in args.chain_seeds.split(",")]:
         out = follow(seed, args.sweeps, args.max_len, args.birth_death, args.sim_seed,
-                     args.path_birth_death)
+                     args.path_birth_death, args.state_merges)
         half = args.sweeps // 2
         life = np.array(out["lifetimes"] or [0])
         c = out["costs"]
@@ -156,7 +163,10 @@ def main() -> None:
               f"{100 * out['births'] / args.sweeps:.1f} | "
               f"{np.median(life):.0f} / {life.max()} ({out['censored']}) | {fixed} | {integ} | "
               f"{out['bd_accepted']} of {out['bd_proposed']} | "
-              f"{out['pbd_accepted']} of {out['pbd_proposed']} |", flush=True)
+              f"{out['pbd_accepted']} of {out['pbd_proposed']} | "
+              f"{out['merges']} / {out['splits']} ({out['merge_proposed']}) | "
+              f"{', '.join(f'{b.mean():.2f}' for b in np.array_split(out['n_occ'], max(1, args.sweeps // 100)))} |",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ STATE_MOVES: dict[str, dict] = {
     "collapsed": {"collapsed_states": True},
     "all": {"window_moves": True, "collapsed_states": True, "state_sweeps": 1},
     "jumps": {"window_moves": True, "path_birth_death": 10},
+    "merges": {"window_moves": True, "state_merges": 10},
+    "jumps_merges": {"window_moves": True, "path_birth_death": 10, "state_merges": 10},
 }
 
 

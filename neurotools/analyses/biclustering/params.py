@@ -46,9 +46,12 @@ class BiclusterParams(Params):
                              "latents integrated out, 'collapsed' a single-site sweep with each "
                              "state's dynamics integrated out, 'all' both with one FFBS sweep, "
                              "'jumps' adds to 'window' birth and death of short states together "
-                             "with the latent path around them (all exact; 'window' sharpens "
+                             "with the latent path around them, 'merges' adds to 'window' merges "
+                             "and splits of whole states, 'jumps_merges' adds both (all exact; "
+                             "'window' sharpens "
                              "the switch times for about 1.2x the time of 'ffbs').",
-                             choices=("ffbs", "window", "collapsed", "all", "jumps"))
+                             choices=("ffbs", "window", "collapsed", "all", "jumps", "merges",
+                                      "jumps_merges"))
     dynamics_prior_scale: float = param(10.0, help="Column covariance scale V0 of the "
                                         "matrix-normal prior on each state's (A, b): "
                                         "V0 = scale x I (the author's code uses 1; larger "

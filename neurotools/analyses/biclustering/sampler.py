@@ -31,7 +31,8 @@ and transition rows integrated out (:mod:`.birthdeath`; exact, but rarely accept
 ``path_birth_death`` -- after the latent draw, with the same Polya-gamma draws, moves of short
 runs of states to another state together with the latent path around them, the state that loses
 or gains the run getting new dynamics and transition row (:mod:`.pathbirthdeath`; births and
-deaths included).
+deaths included); ``state_merges`` -- merges and splits of whole states with the path fixed and
+the dynamics and transition rows integrated out (:mod:`.statemerge`).
 """
 
 from __future__ import annotations
