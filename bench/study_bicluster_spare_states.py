@@ -15,6 +15,9 @@ short state (one that holds at most ``--max-len`` moves):
   state update (:mod:`neurotools.analyses.biclustering.birthdeath`);
 - with ``--path-birth-death N``: the same for N reversible-jump proposals per sweep that redraw
   the latent path around the run too (:mod:`neurotools.analyses.biclustering.pathbirthdeath`).
+- with ``--state-merges N``: N merge/split proposals of whole states per state update
+  (:mod:`neurotools.analyses.biclustering.statemerge`), and the mean number of occupied states
+  per block of 100 sweeps.
 
 Run::
 
