@@ -7,37 +7,22 @@ distribution afterwards must still be the target. The same move aimed at a targe
 transition term fails the comparison.
 """
 
-import itertools
-
 import numpy as np
 
 from neurotools.analyses.biclustering import birthdeath
 from neurotools.analyses.biclustering.birthdeath import birth_death_moves
 from neurotools.analyses.biclustering.dynamics import mniw_log_marginal
 from neurotools.analyses.biclustering.hmm import transitions_log_marginal
+from tests.analyses.biclustering.enumerated import chi2, enumerated_target
 
 ALPHA, KAPPA = 1.0, 2.0
 
 
-def _log_target(path, X, beta, first):
-    moves = np.asarray(path[1:])
-    v = np.log(first[moves[0]]) + transitions_log_marginal(moves, beta, ALPHA, KAPPA)
-    Z = np.hstack([X[:-1], np.ones((len(X) - 1, 1))])
-    for k in np.unique(moves):
-        m = moves == k
-        v += mniw_log_marginal(X[1:][m], Z[m])
-    return v
-
-
 def _problem():
-    rng = np.random.default_rng(5)
-    X = rng.normal(0, 0.3, (6, 1))
+    X = np.random.default_rng(5).normal(0, 0.3, (6, 1))
     beta = np.array([0.5, 0.3, 0.2])
-    first = beta / beta.sum()
-    paths = [(p[0],) + p for p in itertools.product(range(3), repeat=5)]
-    lp = np.array([_log_target(p, X, beta, first) for p in paths])
-    exact = np.exp(lp - lp.max())
-    return X, beta, first, paths, exact / exact.sum()
+    first, paths, exact = enumerated_target(X, beta, ALPHA, KAPPA)
+    return X, beta, first, paths, exact
 
 
 def _after_one_move(n, seed):
@@ -53,13 +38,6 @@ def _after_one_move(n, seed):
         accepted += acc
         counts[index[tuple(new)]] += 1
     return counts, exact, accepted
-
-
-def _chi2(counts, exact):
-    n = counts.sum()
-    keep = exact * n > 5
-    stat = float((((counts - n * exact) ** 2) / (n * exact))[keep].sum())
-    return stat, int(keep.sum()) - 1
 
 
 def test_transition_marginal_matches_a_monte_carlo_average_over_rows():
@@ -93,7 +71,7 @@ def test_stats_log_marginal_equals_the_closed_form():
 
 def test_birth_death_leaves_the_exact_path_marginal_invariant():
     counts, exact, accepted = _after_one_move(15000, seed=0)
-    stat, df = _chi2(counts, exact)
+    stat, df = chi2(counts, exact)
     assert accepted > 750                         # the move does move
     # chi-square with df ~ 60-120: mean df, sd sqrt(2 df); 5 sd allowance
     assert stat < df + 5 * np.sqrt(2 * df), (stat, df)
@@ -103,5 +81,5 @@ def test_a_kernel_that_ignores_the_transition_rows_fails_the_same_check(monkeypa
     # the check has power: the same move aimed at a target without the transition term
     monkeypatch.setattr(birthdeath, "transitions_log_marginal", lambda *args: 0.0)
     counts, exact, _ = _after_one_move(15000, seed=0)
-    stat, df = _chi2(counts, exact)
+    stat, df = chi2(counts, exact)
     assert stat > df + 5 * np.sqrt(2 * df), (stat, df)

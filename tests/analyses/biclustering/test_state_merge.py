@@ -2,45 +2,27 @@
 
 The target is the state path's marginal with every state's (A, b, Q) and every transition row
 integrated out (as for the birth/death move). On a tiny problem (7 bins, so 6 moves, and 3
-states: 729 paths) paths are drawn i.i.d. from the enumerated target, five merge-or-split proposals
+states: 729 paths, :mod:`.enumerated`) paths are drawn i.i.d. from the enumerated target, five merge-or-split proposals
 is applied to each, and the distribution afterwards must still be the target. Kernels with a
 wrong proposal ratio fail the same comparison.
 """
-
-import itertools
 
 import numpy as np
 import pytest
 
 from neurotools.analyses.biclustering import statemerge
-from neurotools.analyses.biclustering.dynamics import mniw_log_marginal
-from neurotools.analyses.biclustering.hmm import transitions_log_marginal
 from neurotools.analyses.biclustering.statemerge import state_merge_split_moves
+from tests.analyses.biclustering.enumerated import chi2, enumerated_target
 
 ALPHA, KAPPA = 1.0, 0.5          # little stickiness: many paths with states of several runs
-L = 3
 N_MOVES = 5                         # proposals per draw (each leaves the target invariant)
 
 
-def _log_target(path, X, beta, first):
-    moves = np.asarray(path[1:])
-    v = np.log(first[moves[0]]) + transitions_log_marginal(moves, beta, ALPHA, KAPPA)
-    Z = np.hstack([X[:-1], np.ones((len(X) - 1, 1))])
-    for k in np.unique(moves):
-        m = moves == k
-        v += mniw_log_marginal(X[1:][m], Z[m])
-    return v
-
-
 def _problem():
-    rng = np.random.default_rng(7)
-    X = rng.normal(0, 0.3, (7, 1))
+    X = np.random.default_rng(7).normal(0, 0.3, (7, 1))
     beta = np.array([0.4, 0.35, 0.25])
-    first = beta / beta.sum()
-    paths = [(p[0],) + p for p in itertools.product(range(L), repeat=6)]
-    lp = np.array([_log_target(p, X, beta, first) for p in paths])
-    exact = np.exp(lp - lp.max())
-    return X, beta, first, paths, exact / exact.sum()
+    first, paths, exact = enumerated_target(X, beta, ALPHA, KAPPA)
+    return X, beta, first, paths, exact
 
 
 def _after_one_move(n, seed):
@@ -59,13 +41,6 @@ def _after_one_move(n, seed):
     return counts, exact, merges, splits
 
 
-def _chi2(counts, exact):
-    n = counts.sum()
-    keep = exact * n > 5
-    stat = float((((counts - n * exact) ** 2) / (n * exact))[keep].sum())
-    return stat, int(keep.sum()) - 1
-
-
 def test_split_choices_count_the_strict_subsets():
     for runs in (2, 3, 7):
         assert np.isclose(np.exp(statemerge._log_split_choices(runs)), 2 ** runs - 2)
@@ -73,7 +48,7 @@ def test_split_choices_count_the_strict_subsets():
 
 def test_merge_split_leaves_the_exact_path_marginal_invariant():
     counts, exact, merges, splits = _after_one_move(20000, seed=0)
-    stat, df = _chi2(counts, exact)
+    stat, df = chi2(counts, exact)
     assert merges > 2000 and splits > 2000         # the move does move, both ways
     assert stat < df + 5 * np.sqrt(2 * df), (stat, df)
 
@@ -87,5 +62,5 @@ def test_a_wrong_ratio_fails_the_same_check(monkeypatch, broken):
     else:
         monkeypatch.setattr(statemerge, "transitions_log_marginal", lambda *args: 0.0)
     counts, exact, _, _ = _after_one_move(20000, seed=0)
-    stat, df = _chi2(counts, exact)
+    stat, df = chi2(counts, exact)
     assert stat > df + 5 * np.sqrt(2 * df), (stat, df)
