@@ -39,3 +39,20 @@ def chi2(counts, exact):
     keep = exact * n > 5
     stat = float((((counts - n * exact) ** 2) / (n * exact))[keep].sum())
     return stat, int(keep.sum()) - 1
+
+
+def counts_after_move(paths, exact, move, n, rng):
+    """Push ``n`` i.i.d. draws of the enumerated target through ``move`` once each.
+
+    ``move(states, rng)`` returns the new states and any number of acceptance counts. Returns
+    the counts per path afterwards and the summed acceptance counts.
+    """
+    index = {p: i for i, p in enumerate(paths)}
+    draws = rng.choice(len(paths), size=n, p=exact)
+    counts = np.zeros(len(paths))
+    accepted = None
+    for i in draws:
+        new, *acc = move(np.array(paths[i]), rng)
+        accepted = np.array(acc) if accepted is None else accepted + acc
+        counts[index[tuple(new)]] += 1
+    return counts, accepted

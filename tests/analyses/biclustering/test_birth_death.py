@@ -13,7 +13,7 @@ from neurotools.analyses.biclustering import birthdeath
 from neurotools.analyses.biclustering.birthdeath import birth_death_moves
 from neurotools.analyses.biclustering.dynamics import mniw_log_marginal
 from neurotools.analyses.biclustering.hmm import transitions_log_marginal
-from tests.analyses.biclustering.enumerated import chi2, enumerated_target
+from tests.analyses.biclustering.enumerated import chi2, counts_after_move, enumerated_target
 
 ALPHA, KAPPA = 1.0, 2.0
 
@@ -27,16 +27,10 @@ def _problem():
 
 def _after_one_move(n, seed):
     X, beta, first, paths, exact = _problem()
-    rng = np.random.default_rng(seed)
-    index = {p: i for i, p in enumerate(paths)}
-    draws = rng.choice(len(paths), size=n, p=exact)
-    counts = np.zeros(len(paths))
-    accepted = 0
-    for i in draws:
-        new, acc = birth_death_moves(X, np.array(paths[i]), beta, ALPHA, KAPPA, first, rng,
-                                     n_moves=1, max_len=2)
-        accepted += acc
-        counts[index[tuple(new)]] += 1
+    counts, (accepted,) = counts_after_move(
+        paths, exact, lambda st, rng: birth_death_moves(X, st, beta, ALPHA, KAPPA, first, rng,
+                                                        n_moves=1, max_len=2),
+        n, np.random.default_rng(seed))
     return counts, exact, accepted
 
 

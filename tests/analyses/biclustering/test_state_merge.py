@@ -12,7 +12,7 @@ import pytest
 
 from neurotools.analyses.biclustering import statemerge
 from neurotools.analyses.biclustering.statemerge import state_merge_split_moves
-from tests.analyses.biclustering.enumerated import chi2, enumerated_target
+from tests.analyses.biclustering.enumerated import chi2, counts_after_move, enumerated_target
 
 ALPHA, KAPPA = 1.0, 0.5          # little stickiness: many paths with states of several runs
 N_MOVES = 5                         # proposals per draw (each leaves the target invariant)
@@ -27,17 +27,10 @@ def _problem():
 
 def _after_one_move(n, seed):
     X, beta, first, paths, exact = _problem()
-    rng = np.random.default_rng(seed)
-    index = {p: i for i, p in enumerate(paths)}
-    draws = rng.choice(len(paths), size=n, p=exact)
-    counts = np.zeros(len(paths))
-    merges = splits = 0
-    for i in draws:
-        new, m, s = state_merge_split_moves(X, np.array(paths[i]), beta, ALPHA, KAPPA, first,
-                                            rng, n_moves=N_MOVES)
-        merges += m
-        splits += s
-        counts[index[tuple(new)]] += 1
+    counts, (merges, splits) = counts_after_move(
+        paths, exact, lambda st, rng: state_merge_split_moves(X, st, beta, ALPHA, KAPPA, first,
+                                                              rng, n_moves=N_MOVES),
+        n, np.random.default_rng(seed))
     return counts, exact, merges, splits
 
 
