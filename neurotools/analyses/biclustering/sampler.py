@@ -325,6 +325,7 @@ class Chain:
         log_mu = log_rates(s)
         J, h = self.latent_pseudo_observations(log_mu)
         ell = np.concatenate([np.ones((self.N, 1)), s.c], 1)        # (N, q)
+        states_old = s.states
         if self.cfg.window_moves and self.cfg.update_states:
             # (states, latents) as one block given the Polya-gamma draws: states by MH with the
             # latents integrated out, then the latents from their conditional
@@ -334,11 +335,15 @@ class Chain:
         X_new = ffbs(J, h, s.states, s.A, s.b, s.Q, self.rng)
         accept = True
         if self.cfg.model == "poisson":
+            # the block above targets the NB(r = POISSON_R) augmentation; the Poisson
+            # correction accepts or rejects the whole block (states and latents together)
             log_mu_new = self._path_log_rates(X_new, ell)
             log_acc = (self._poisson_weight(log_mu_new) - self._poisson_weight(log_mu)).sum()
             accept = bool(np.log(self.rng.random()) < log_acc)
         if accept:
             s.lat = X_new.reshape(T, K, q)
+        else:
+            s.states = states_old
         if self.cfg.path_birth_death and self.cfg.update_states:
             self._path_birth_death(J, h, ell)
 
