@@ -387,6 +387,8 @@ def main() -> None:
                     help="column covariance scale V0 of the dynamics prior (recovery run; "
                          "default: the parameter's default)")
     ap.add_argument("--chain-seed", type=int, default=0, help="seed of the recovery run's chains")
+    ap.add_argument("--noise-moves", type=int, default=0,
+                    help="rounds of noise scale moves per iteration in the recovery run (0: off)")
     ap.add_argument("--save", default="",
                     help="folder to save the --recovery / --recovery-only result in")
     ap.add_argument("--recovery-seeds", default="",
@@ -463,13 +465,15 @@ def recovery(args: argparse.Namespace) -> None:
     defaults = Params()
     moves = {"": defaults.state_moves, "both": "all"}.get(args.state_moves, args.state_moves)
     v0 = defaults.dynamics_prior_scale if args.dynamics_v0 is None else args.dynamics_v0
-    print(f"(state moves: {moves}; dynamics prior V0 = {v0} I)")
+    print(f"(state moves: {moves}; noise scale moves: {args.noise_moves} rounds; "
+          f"dynamics prior V0 = {v0} I)")
     rec = simulate(SimParams(), args.seed)
     print(f"(simulation seed {args.seed}; NB data, {args.fit_model} model fitted)")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(2) as ex:
         res = run([rec], Params(iterations=iters, burn_in=burn, chains=4, starts=args.starts,
-                                model=args.fit_model, state_moves=moves, dynamics_prior_scale=v0),
+                                model=args.fit_model, state_moves=moves, dynamics_prior_scale=v0,
+                                noise_moves=args.noise_moves),
                   seed=args.chain_seed, executor=ex)
     if args.save:
         print(f"(result saved to {res.save(args.save)})")

@@ -52,6 +52,10 @@ class BiclusterParams(Params):
                              "the switch times for about 1.2x the time of 'ffbs').",
                              choices=("ffbs", "window", "collapsed", "all", "jumps", "merges",
                                       "jumps_merges"))
+    noise_moves: int = param(0, help="Rounds of scale moves of the occupied states' noise "
+                             "covariances Q with the latent paths integrated out, per iteration "
+                             "(0: off; exact; 2 rounds cost about 1.4x the time of an "
+                             "iteration).", low=0, high=20)
     dynamics_prior_scale: float = param(10.0, help="Column covariance scale V0 of the "
                                         "matrix-normal prior on each state's (A, b): "
                                         "V0 = scale x I (the author's code uses 1; larger "

@@ -17,7 +17,7 @@ transition rows -> dynamics -> (d_i, c_i) by PG regression -> r_i by CRT + Metro
 then random-walk Metropolis steps on log r_i against the NB likelihood.
 For the Poisson model the PG blocks use an NB with large dispersion ``R`` as proposal and are
 corrected by Metropolis-Hastings (the PG kernel is reversible for the NB target, so the
-acceptance ratio is the Poisson/NB likelihood ratio).
+acceptance ratio is the Poisson/NB likelihood ratio; a rejection restores the whole block).
 
 Optional exact state moves (``ModelConfig``; off in ``ModelConfig()``, the window moves on with the
 default ``Params``, parameter ``state_moves``; see docs/analyses/biclustering.md):
@@ -32,7 +32,9 @@ and transition rows integrated out (:mod:`.birthdeath`; exact, but rarely accept
 runs of states to another state together with the latent path around them, the state that loses
 or gains the run getting new dynamics and transition row (:mod:`.pathbirthdeath`; births and
 deaths included); ``state_merges`` -- merges and splits of whole states with the path fixed and
-the dynamics and transition rows integrated out (:mod:`.statemerge`).
+the dynamics and transition rows integrated out (:mod:`.statemerge`); ``noise_moves`` -- after the
+window moves, with the same Polya-gamma draws, scale moves of the occupied states' noise ``Q``
+with the latent path integrated out (:mod:`.noisemoves`; parameter ``noise_moves``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from neurotools.analyses.biclustering.mfm import (
     log_v_coefficients,
     new_cluster_log_weights,
 )
+from neurotools.analyses.biclustering.noisemoves import noise_scale_moves
 from neurotools.analyses.biclustering.pathbirthdeath import (
     HmmParams,
     MniwPrior,
@@ -111,6 +114,11 @@ class ModelConfig:
     collapsed_states: bool = False
     window_moves: bool = False
     window_max_len: int = 30
+    #: rounds of scale moves of the occupied states' noise Q with the latent path integrated
+    #: out, before the latent draw (:mod:`.noisemoves`); 0 turns them off
+    noise_moves: int = 0
+    #: standard deviation of the log scale factor of those moves
+    noise_step: float = 0.15
     #: birth/death proposals of short states per state update, with (A, b, Q) and the
     #: transition rows integrated out (:mod:`.birthdeath`); 0 turns them off
     birth_death: int = 0
@@ -204,6 +212,8 @@ class Chain:
         self.path_birth_death_accepted = 0
         self.state_merges_accepted = 0
         self.state_splits_accepted = 0
+        #: accepted and proposed noise scale moves (:mod:`.noisemoves`)
+        self.noise_moves_counts = [0, 0]
         self.state = self._initial_state()
 
     # ------------------------------------------------------------------ initialisation
@@ -325,25 +335,32 @@ class Chain:
         log_mu = log_rates(s)
         J, h = self.latent_pseudo_observations(log_mu)
         ell = np.concatenate([np.ones((self.N, 1)), s.c], 1)        # (N, q)
-        states_old = s.states
+        states_old, Q_old = s.states, s.Q
         if self.cfg.window_moves and self.cfg.update_states:
             # (states, latents) as one block given the Polya-gamma draws: states by MH with the
             # latents integrated out, then the latents from their conditional
             s.states, _ = window_state_moves(J, h, s.states, s.A, s.b, s.Q, s.trans, self.rng,
                                              self.cfg.window_max_len,
                                              self._first_state_distribution())
+        if self.cfg.noise_moves:
+            # (Q, latents) likewise: Q by MH with the latents integrated out
+            s.Q, acc, prop = noise_scale_moves(J, h, s.states, s.A, s.b, s.Q, self.rng,
+                                               MniwPrior(v0=self.cfg.dynamics_v0),
+                                               self.cfg.noise_step, self.cfg.noise_moves)
+            self.noise_moves_counts[0] += acc
+            self.noise_moves_counts[1] += prop
         X_new = ffbs(J, h, s.states, s.A, s.b, s.Q, self.rng)
         accept = True
         if self.cfg.model == "poisson":
             # the block above targets the NB(r = POISSON_R) augmentation; the Poisson
-            # correction accepts or rejects the whole block (states and latents together)
+            # correction accepts or rejects the whole block (states, Q and latents together)
             log_mu_new = self._path_log_rates(X_new, ell)
             log_acc = (self._poisson_weight(log_mu_new) - self._poisson_weight(log_mu)).sum()
             accept = bool(np.log(self.rng.random()) < log_acc)
         if accept:
             s.lat = X_new.reshape(T, K, q)
         else:
-            s.states = states_old
+            s.states, s.Q = states_old, Q_old
         if self.cfg.path_birth_death and self.cfg.update_states:
             self._path_birth_death(J, h, ell)
 

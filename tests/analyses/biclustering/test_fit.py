@@ -273,15 +273,18 @@ def test_state_moves_and_dynamics_prior_reach_the_sampler_and_the_recipe():
     both = model_config(Params(state_moves="jumps_merges"))
     assert (both.window_moves, both.path_birth_death, both.state_merges) == (True, 10, 10)
     assert model_config(Params(state_moves="merges")).path_birth_death == 0
+    assert (default.noise_moves, model_config(Params(noise_moves=2)).noise_moves) == (0, 2)
     rec = simulate(SimParams(n_neurons=9, n_clusters=3, n_bins=120), seed=2)
     base = Params(iterations=6, burn_in=2, chains=1, max_states=3)
     runs = {moves: run([rec], Params(**{**base.to_dict(), "state_moves": moves,
-                                        "dynamics_prior_scale": 5.0}), seed=4)
+                                        "dynamics_prior_scale": 5.0,
+                                        "noise_moves": int(moves == "jumps_merges")}), seed=4)
             for moves in ("ffbs", "all", "jumps_merges")}
     # same seed, other moves: another chain; the result records the settings for a rerun
     assert not np.array_equal(runs["ffbs"].arrays["loglik_trace"],
                               runs["all"].arrays["loglik_trace"])
     assert runs["all"].params["state_moves"] == "all"
     assert runs["jumps_merges"].params["state_moves"] == "jumps_merges"
+    assert runs["jumps_merges"].params["noise_moves"] == 1
     assert np.isfinite(runs["jumps_merges"].arrays["loglik_trace"]).all()
     assert runs["all"].params["dynamics_prior_scale"] == 5.0
