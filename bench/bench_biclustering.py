@@ -491,6 +491,11 @@ def recovery(args: argparse.Namespace) -> None:
     print(f"| split R-hat (log-lik) | {m['rhat_loglik']:.3f} | < 1.05 | - |")
     print(f"| split R-hat (K) | {m['rhat_n_clusters']:.3f} | < 1.05 | - |")
     print(f"| split R-hat (occupied states) | {m['rhat_n_states']:.3f} | < 1.05 | - |")
+    print(f"| mode of states with >= {res.info['major_state_min_bins']} bins (1%) | "
+          f"{m['n_major_states_mode']} (P = {m['p_n_major_states_mode']:.2f}) | "
+          "(not a spec target) | - |")
+    print(f"| split R-hat (states with >= 1% of bins) | {m['rhat_n_major_states']:.3f} | "
+          "(not a spec target) | - |")
     print(f"| min pairwise chain ARI | {m['min_pairwise_chain_ari']:.3f} | >= 0.9 | - |")
     print(f"| wall time (s) | {time.perf_counter() - t0:.0f} | - | ~20000 per chain |")
 

@@ -36,10 +36,16 @@ for warning in result.info.get("convergence_warnings", []):
 for note in ("start_note", "frozen_clusters_note"):
     if result.info.get(note):
         st.caption(result.info[note])
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 c1.metric("Neuron clusters (point)", m.get("n_clusters_point"))
-c2.metric("Occupied states (mode)", m.get("n_states_mode"))
-c3.metric("R-hat (log-lik)", f"{m.get('rhat_loglik', float('nan')):.3f}")
+c2.metric("Occupied states (mode)", m.get("n_states_mode"),
+          help="States that hold at least one bin in a draw; the mode over the kept draws.")
+if "n_major_states_mode" in m:
+    c3.metric("States with >= 1% of bins (mode)", m["n_major_states_mode"],
+              help="States that hold at least "
+                   f"{result.info.get('major_state_min_bins', '?')} bins in a draw: chains often "
+                   "differ only in short states of a few bins.")
+c4.metric("R-hat (log-lik)", f"{m.get('rhat_loglik', float('nan')):.3f}")
 
 tabs = st.tabs(["Neurons", "States", "Posteriors", "Latents", "Diagnostics"])
 with tabs[0]:

@@ -196,14 +196,27 @@ def _interval_band(fig: go.Figure, tab, column: str | None, t0: float, t1: float
 
 
 def posterior_counts_figure(result: Result) -> go.Figure:
-    """Posterior of the number of neuron clusters and of occupied states (bar charts)."""
+    """Posterior of the number of neuron clusters and of states (bar charts).
+
+    The states panel shows every occupied state and, when the result has it, only the states
+    that hold at least ``info["major_state_min_bins"]`` bins (1% of the recording).
+    """
     pk = np.asarray(result.arrays["n_clusters_posterior"])
     ps = np.asarray(result.arrays["n_states_posterior"])
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("neuron clusters", "occupied states"))
+    pm = result.arrays.get("n_major_states_posterior")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("neuron clusters", "states"))
     kk = np.flatnonzero(pk > 0)
     ss = np.flatnonzero(ps > 0)
     fig.add_trace(go.Bar(x=kk, y=pk[kk], marker_color=PALETTE[0], showlegend=False), 1, 1)
-    fig.add_trace(go.Bar(x=ss, y=ps[ss], marker_color=PALETTE[1], showlegend=False), 1, 2)
+    fig.add_trace(go.Bar(x=ss, y=ps[ss], marker_color=PALETTE[1], name="occupied (>= 1 bin)",
+                         showlegend=pm is not None), 1, 2)
+    if pm is not None:
+        pm = np.asarray(pm)
+        mm = np.flatnonzero(pm > 0)
+        fig.add_trace(go.Bar(x=mm, y=pm[mm], marker_color=PALETTE[2],
+                             name=f">= {result.info.get('major_state_min_bins', '?')} bins "
+                                  "(1% of the bins)"), 1, 2)
+        fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(title_text="number of clusters (count)", dtick=1, row=1, col=1)
     fig.update_xaxes(title_text="number of states (count)", dtick=1, row=1, col=2)
     fig.update_yaxes(title_text="posterior probability", range=[0, 1])
@@ -217,8 +230,11 @@ def trace_figure(result: Result) -> go.Figure:
     lj = result.arrays.get("logjoint_traces")
     kk = np.atleast_2d(result.arrays.get("n_clusters_trace", np.zeros_like(ll)))
     ss = np.atleast_2d(result.arrays.get("n_states_trace", np.zeros_like(ll)))
+    mm = result.arrays.get("n_major_states_trace")
     rows = ([("log-joint (nats)", np.atleast_2d(lj))] if lj is not None else []) + [
         ("log-likelihood (nats)", ll), ("clusters (count)", kk), ("states (count)", ss)]
+    if mm is not None:
+        rows.append(("states >= 1% of bins (count)", np.atleast_2d(mm)))
     it = np.arange(1, ll.shape[1] + 1)
     fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.04)
     for r, (title, values) in enumerate(rows, start=1):
@@ -320,7 +336,9 @@ def chain_partitions_figure(result: Result) -> go.Figure:
 def diagnostics_rows(result: Result) -> list[dict[str, object]]:
     """Convergence numbers as table rows (name, value) for the UI."""
     keys = ("rhat_logjoint", "rhat_loglik", "rhat_n_clusters", "rhat_n_states",
+            "rhat_n_major_states",
             "ess_bulk_logjoint", "ess_bulk_loglik", "ess_bulk_n_clusters", "ess_bulk_n_states",
+            "ess_bulk_n_major_states",
             "min_pairwise_chain_ari",
             "seconds_per_iteration", "ppc_extreme_fraction")
     rows = [{"diagnostic": k, "value": f"{float(result.metrics[k]):.4g}"} for k in keys

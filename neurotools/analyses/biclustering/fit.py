@@ -23,6 +23,8 @@ from neurotools.analyses.biclustering.summaries import (
     adjusted_rand,
     bulk_ess,
     convergence_warnings,
+    major_state_count,
+    major_state_min_bins,
     point_partitions,
     relabel,
     split_rhat,
@@ -90,8 +92,10 @@ class ChainOutput:
     logjoint: np.ndarray = None               # (iterations,)
     n_clusters: np.ndarray = None             # (iterations,)
     n_states: np.ndarray = None               # (iterations,)
+    n_major_states: np.ndarray = None         # (iterations,) states with >= 1% of the bins
     k_hist: np.ndarray = None                 # (N + 1,)
     s_hist: np.ndarray = None                 # (L + 1,)
+    major_hist: np.ndarray = None             # (L + 1,)
     ppc_exceed: np.ndarray = None             # (N, 3)
     ppc_n: int = 0
     dispersion_sum: np.ndarray = None         # (N,)
@@ -131,10 +135,12 @@ def _run_chain(job: ChainJob, progress: Progress | None) -> ChainOutput:
         loglik=np.empty(job.iterations), logjoint=np.empty(job.iterations),
         n_clusters=np.empty(job.iterations, np.int64),
         n_states=np.empty(job.iterations, np.int64), k_hist=np.zeros(N + 1),
+        n_major_states=np.empty(job.iterations, np.int64), major_hist=np.zeros(L + 1),
         s_hist=np.zeros(L + 1), ppc_exceed=np.zeros((N, len(PPC_STATS))),
         dispersion_sum=np.zeros(N), start_clusters=chain.state.K,
     )
     parts, paths = [], []
+    min_bins = major_state_min_bins(T)
     obs_stats = _ppc_stats(chain.y)
     t0 = time.perf_counter()
     at_burn_in = {kind: list(v) for kind, v in chain.move_counts.items()}
@@ -147,7 +153,9 @@ def _run_chain(job: ChainJob, progress: Progress | None) -> ChainOutput:
         ll = chain.loglik(log_mu)
         lj = chain.log_joint(log_mu)
         n_occ = len(np.unique(s.states))
+        n_major = major_state_count(s.states, min_bins)
         out.loglik[it], out.n_clusters[it], out.n_states[it] = ll, s.K, n_occ
+        out.n_major_states[it] = n_major
         out.logjoint[it] = lj
         if job.live is not None:
             job.live.add(it + 1, log_joint=lj, log_lik=ll, clusters=s.K, states=n_occ)
@@ -159,6 +167,7 @@ def _run_chain(job: ChainJob, progress: Progress | None) -> ChainOutput:
                 out.state_psm_sum += s.states[:, None] == s.states[None, :]
             out.k_hist[s.K] += 1
             out.s_hist[n_occ] += 1
+            out.major_hist[n_major] += 1
             out.dispersion_sum += s.r
             if k % thin == 0:
                 parts.append(s.z.copy())
@@ -352,12 +361,14 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         paths, None if state_psm is None else state_psm.astype(float), max_candidates=100)
     k_post = sum(o.k_hist for o in outs) / kept
     s_post = sum(o.s_hist for o in outs) / kept
+    major_post = sum(o.major_hist for o in outs) / kept
     burn = params.burn_in
     post = slice(burn, None)
     ll = np.stack([o.loglik for o in outs])
     lj = np.stack([o.logjoint for o in outs])
     kk = np.stack([o.n_clusters for o in outs]).astype(float)
     ss = np.stack([o.n_states for o in outs]).astype(float)
+    mm = np.stack([o.n_major_states for o in outs]).astype(float)
     chain_parts = np.array([point_partitions(o.partitions, o.psm_sum / o.n_kept)[0] for o in outs])
     aris = [adjusted_rand(chain_parts[a], chain_parts[b])
             for a in range(len(outs)) for b in range(a + 1, len(outs))]
@@ -377,6 +388,8 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         "n_states_trace": ss.astype(np.int64),
         "n_clusters_posterior": k_post,
         "n_states_posterior": s_post,
+        "n_major_states_trace": mm.astype(np.int64),
+        "n_major_states_posterior": major_post,
         "chain_neuron_clusters": chain_parts,
         "latent_mean": lat_mean,
         "latent_lower": lat_lo,
@@ -395,6 +408,8 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         "n_neurons": N, "n_bins": T,
         "n_clusters_mode": int(np.argmax(k_post)), "p_n_clusters_mode": float(k_post.max()),
         "n_states_mode": int(np.argmax(s_post)), "p_n_states_mode": float(s_post.max()),
+        "n_major_states_mode": int(np.argmax(major_post)),
+        "p_n_major_states_mode": float(major_post.max()),
         "n_clusters_point": int(neuron_maxpear.max() + 1),
         "n_states_point": int(state_maxpear.max() + 1),
         "rhat_loglik": split_rhat(ll[:, post]), "rhat_n_clusters": split_rhat(kk[:, post]),
@@ -402,6 +417,8 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         "rhat_n_states": split_rhat(ss[:, post]),
         "ess_bulk_loglik": bulk_ess(ll[:, post]), "ess_bulk_n_clusters": bulk_ess(kk[:, post]),
         "ess_bulk_n_states": bulk_ess(ss[:, post]),
+        "rhat_n_major_states": split_rhat(mm[:, post]),
+        "ess_bulk_n_major_states": bulk_ess(mm[:, post]),
         "min_pairwise_chain_ari": float(min(aris)) if aris else float("nan"),
         "seconds_per_iteration": sec_iter,
         "ppc_extreme_fraction": float(np.mean((ppc < 0.025) | (ppc > 0.975))),
@@ -418,6 +435,7 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
         "ppc_statistics": list(PPC_STATS),
         "latent_components": ["baseline"] + [f"factor {k + 1}" for k in range(params.latent_dim)],
         "bin_size_s": params.bin_size,
+        "major_state_min_bins": major_state_min_bins(T),
         "kept_draws_per_chain": [o.n_kept for o in outs],
         "notes": ("state_sequence / neuron_clusters are maxPEAR point partitions; *_dahl are "
                   "Dahl's; loglik_trace is chain 1 (loglik_traces has every chain)."),

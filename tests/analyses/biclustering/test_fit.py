@@ -56,6 +56,14 @@ def test_result_arrays_follow_the_contract(paper_fit, tmp_path):
     assert a["loglik_trace"].shape == (160,)
     assert np.allclose(a["bin_times"], 0.05 + 0.1 * np.arange(500))
     assert a["n_clusters_posterior"].sum() == pytest.approx(1)
+    # states holding >= 1% of the bins (5 of 500): never more than the occupied ones
+    assert res.info["major_state_min_bins"] == 5
+    assert a["n_major_states_trace"].shape == a["n_states_trace"].shape == (2, 160)
+    assert np.all(a["n_major_states_trace"] <= a["n_states_trace"])
+    assert np.all(a["n_major_states_trace"] >= 1)
+    assert a["n_major_states_posterior"].sum() == pytest.approx(1)
+    assert res.metrics["n_major_states_mode"] == int(np.argmax(a["n_major_states_posterior"]))
+    assert np.isfinite(res.metrics["rhat_n_major_states"])
     assert a["latent_mean"].shape[0] == 500
     assert np.all(a["latent_lower"] <= a["latent_upper"])
     assert np.all((a["ppc_pvalues"] >= 0) & (a["ppc_pvalues"] <= 1))
@@ -64,6 +72,22 @@ def test_result_arrays_follow_the_contract(paper_fit, tmp_path):
     for k, v in a.items():
         assert np.array_equal(back.arrays[k], v)
     assert back.metrics["truth_neuron_ari"] == res.metrics["truth_neuron_ari"]
+
+
+def test_state_count_figures_show_major_states_and_read_older_results(paper_fit):
+    from dataclasses import replace as dc_replace
+
+    from neurotools.figures.biclustering import posterior_counts_figure, trace_figure
+
+    _, res = paper_fit
+    bars = posterior_counts_figure(res).data
+    assert [b.name for b in bars[1:]] == ["occupied (>= 1 bin)", ">= 5 bins (1% of the bins)"]
+    assert np.allclose(bars[2].y, res.arrays["n_major_states_posterior"][list(bars[2].x)])
+    n_rows = len(trace_figure(res).data) // 2
+    # a result saved before the major-state count existed still draws
+    older = dc_replace(res, arrays={k: v for k, v in res.arrays.items() if "major" not in k})
+    assert len(posterior_counts_figure(older).data) == 2
+    assert len(trace_figure(older).data) // 2 == n_rows - 1
 
 
 def test_same_seed_same_arrays_and_executor_independence():

@@ -38,12 +38,17 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     assert any("Neuron clusters per chain" in t for t in titles)
     labels = [m.label for m in app.metric]
     assert "Neuron clusters (point)" in labels
+    assert "States with >= 1% of bins (mode)" in labels
+    counts = [f for f in figs if "number of clusters and states" in f["layout"]["title"]["text"]]
+    assert [t["name"] for t in counts[0]["data"][1:]] == ["occupied (>= 1 bin)",
+                                                          ">= 1 bins (1% of the bins)"]
     # 4 kept draws per chain: the page says the summaries rest on few effective draws
     assert any("effective draws" in w.value for w in app.warning)
     # shared starts: the page says that chain agreement does not test the start
     assert any("starts=spread" in c.value for c in app.caption)
     diag = app.dataframe[0].value
     assert any(str(d).startswith("starting clusters per chain (shared)") for d in diag["diagnostic"])
+    assert "rhat_n_major_states" in set(diag["diagnostic"])
     # states against the file's intervals: the simulated file's true segments, by true state
     app.selectbox(key="bicluster_interval_table").set_value("states").run()
     app.selectbox(key="bicluster_interval_column").set_value("state").run()

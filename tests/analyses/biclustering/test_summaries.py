@@ -10,6 +10,8 @@ from neurotools.analyses.biclustering.summaries import (
     adjusted_rand,
     bulk_ess,
     convergence_warnings,
+    major_state_count,
+    major_state_min_bins,
     partition_scores,
     pear_from_psm,
     pear_local_search,
@@ -137,6 +139,24 @@ def test_convergence_warnings_name_each_failed_check():
     # one chain: R-hat and chain ARI are undefined (nan) and say nothing
     assert convergence_warnings({**good, "rhat_loglik": float("nan"),
                                  "min_pairwise_chain_ari": float("nan")}) == []
+
+
+def test_major_states_hold_one_percent_of_the_bins():
+    assert [major_state_min_bins(t) for t in (50, 100, 101, 500, 10000)] == [1, 1, 2, 5, 100]
+    states = np.array([0, 0, 0, 1, 2, 2, 2, 2, 4])          # bins: 3, 1, 4, 0, 1
+    assert [major_state_count(states, m) for m in (1, 2, 3, 4, 5)] == [4, 2, 2, 1, 0]
+
+
+def test_warning_on_the_state_count_says_when_only_short_states_differ():
+    good = {"rhat_loglik": 1.01, "rhat_n_clusters": 1.0, "rhat_n_states": 1.33,
+            "min_pairwise_chain_ari": 1.0, "ess_bulk_loglik": 400.0}
+    (w,) = convergence_warnings({**good, "rhat_n_major_states": 1.005})
+    assert "number of occupied states" in w and "1.33" in w
+    assert "agree on the states that hold at least 1% of the bins (R-hat 1.00)" in w
+    # both counts disagree: two warnings, and no claim of agreement
+    w = convergence_warnings({**good, "rhat_n_major_states": 1.2})
+    assert len(w) == 2 and not any("They agree on" in x for x in w)
+    assert "at least 1% of the bins (split R-hat 1.20" in w[1]
 
 
 def test_split_rhat_of_constant_chains_is_one_or_infinite():
