@@ -1,0 +1,116 @@
+"""Study: which quantities of a bi-clustering chain mix slowly, and what moves with them.
+
+Follows single chains of the default sampler on the paper's simulation and records, every sweep,
+label-invariant scalars: the log-likelihood, the number of occupied states and of states with at
+least 1% of the bins, the mean trace of the two largest states' noise ``Q``, the mean square of
+the latent path and of its increments (how rough it is), the mean dispersion ``r``, the mean
+self-transition probability of the two largest states and the number of state switches. For each
+it prints the integrated autocorrelation time (sweeps; Geyer-style sum of the autocorrelation
+until it first drops below 0.05), its correlation with the log-likelihood and with the number of
+occupied states, and its means over blocks of 100 sweeps.
+
+Run::
+
+    .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500
+    .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from neurotools.analyses.biclustering.fit import model_config  # noqa: E402
+from neurotools.analyses.biclustering.params import BiclusterParams, SimParams  # noqa: E402
+from neurotools.analyses.biclustering.sampler import Chain  # noqa: E402
+from neurotools.analyses.biclustering.simulate import simulate_counts  # noqa: E402
+from neurotools.analyses.biclustering.summaries import (  # noqa: E402
+    major_state_count,
+    major_state_min_bins,
+)
+
+SCALARS = ("loglik", "occupied", "major", "trQ_main", "x_sq", "dx_sq", "r_mean", "self_trans",
+           "switches")
+
+
+def autocorrelation_time(x: np.ndarray, cutoff: float = 0.05) -> float:
+    """Integrated autocorrelation time (sweeps): 1 + 2 sum of the autocorrelation up to the
+    first lag where it falls below ``cutoff``."""
+    x = np.asarray(x, float) - np.mean(x)
+    n = len(x)
+    if n < 2 or not np.any(x):
+        return float("nan")
+    f = np.fft.rfft(x, 2 * n)
+    acf = np.fft.irfft(f * np.conj(f))[:n]
+    acf /= acf[0]
+    below = np.flatnonzero(acf < cutoff)
+    stop = below[0] if len(below) else n
+    return float(1 + 2 * acf[1:stop].sum())
+
+
+def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int) -> dict:
+    """One chain; returns a trace per scalar and the noise moves' acceptance."""
+    sim = simulate_counts(SimParams(), sim_seed)
+    cfg = dataclasses.replace(model_config(BiclusterParams()), noise_moves=noise_moves)
+    out = {k: np.empty(sweeps) for k in SCALARS}
+    with threadpool_limits(1, "blas"):
+        chain = Chain(sim["counts"].T, cfg, np.random.default_rng([chain_seed, 0]))
+        min_bins = major_state_min_bins(chain.T)
+        for it in range(sweeps):
+            chain.step()
+            s = chain.state
+            counts = np.bincount(s.states, minlength=chain.L)
+            main = np.argsort(counts)[::-1][:2]
+            X = chain._X(s)
+            out["loglik"][it] = chain.loglik()
+            out["occupied"][it] = np.sum(counts > 0)
+            out["major"][it] = major_state_count(s.states, min_bins)
+            out["trQ_main"][it] = np.mean([np.trace(s.Q[k]) for k in main])
+            out["x_sq"][it] = np.mean(X ** 2)
+            out["dx_sq"][it] = np.mean(np.diff(X, axis=0) ** 2)
+            out["r_mean"][it] = s.r.mean()
+            out["self_trans"][it] = np.mean([s.trans[k, k] for k in main])
+            out["switches"][it] = np.sum(np.diff(s.states) != 0)
+    out["noise_moves"] = tuple(chain.noise_moves_counts)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--chain-seeds", default="2,3")
+    ap.add_argument("--sweeps", type=int, default=1500)
+    ap.add_argument("--burn-in", type=int, default=200)
+    ap.add_argument("--sim-seed", type=int, default=0)
+    ap.add_argument("--noise-moves", type=int, default=0,
+                    help="rounds of noise scale moves per sweep (0: the default sampler)")
+    args = ap.parse_args()
+    print(f"simulation seed {args.sim_seed}, {args.sweeps} sweeps per chain (first "
+          f"{args.burn_in} dropped), noise scale moves: {args.noise_moves} rounds")
+    for seed in [int(v) for v in args.chain_seeds.split(",")]:
+        out = follow(seed, args.sweeps, args.sim_seed, args.noise_moves)
+        acc, prop = out["noise_moves"]
+        print(f"\n### chain seed {seed}" + (f" (noise moves accepted {acc} of {prop})"
+                                            if prop else ""))
+        print("| scalar | autocorrelation time (sweeps) | corr. with log-lik | corr. with "
+              "occupied | means per 100 sweeps |")
+        print("|---|---|---|---|---|")
+        ll = out["loglik"][args.burn_in:]
+        occ = out["occupied"][args.burn_in:]
+        for k in SCALARS:
+            v = out[k][args.burn_in:]
+            corr = [np.corrcoef(v, w)[0, 1] if np.std(v) > 0 and np.std(w) > 0 else np.nan
+                    for w in (ll, occ)]
+            blocks = ", ".join(f"{b.mean():.4g}" for b in np.array_split(v, max(1, len(v) // 100)))
+            print(f"| {k} | {autocorrelation_time(v):.1f} | {corr[0]:+.2f} | {corr[1]:+.2f} | "
+                  f"{blocks} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
