@@ -330,9 +330,12 @@ def state_posterior(seeds: list[int], sweeps: int = 600) -> None:
                   f"{np.mean(occ <= 3):.2f} | {occ.mean():.2f} |", flush=True)
 
 
-def recovery_table(seeds: list[int], starts: str, noise_moves: int = 0) -> None:
+def recovery_table(seeds: list[int], starts: str, noise_moves: int | None = None) -> None:
     """One 4 x 1000 recovery per simulation seed, a row of the targets each."""
     from concurrent.futures import ProcessPoolExecutor
+
+    if noise_moves is None:
+        noise_moves = Params().noise_moves
 
     print(f"\n## Recovery over simulation seeds (4 chains x 1000, burn-in 250, starts {starts}, "
           f"noise scale moves {noise_moves} rounds)")
@@ -390,8 +393,9 @@ def main() -> None:
                     help="column covariance scale V0 of the dynamics prior (recovery run; "
                          "default: the parameter's default)")
     ap.add_argument("--chain-seed", type=int, default=0, help="seed of the recovery run's chains")
-    ap.add_argument("--noise-moves", type=int, default=0,
-                    help="rounds of noise scale moves per iteration in the recovery run (0: off)")
+    ap.add_argument("--noise-moves", type=int, default=None,
+                    help="rounds of noise scale moves per iteration in the recovery runs "
+                         "(default: the parameter's default; 0: off)")
     ap.add_argument("--save", default="",
                     help="folder to save the --recovery / --recovery-only result in")
     ap.add_argument("--recovery-seeds", default="",
@@ -423,6 +427,7 @@ def main() -> None:
         if moves != Params().state_moves:
             s = seconds_per_iteration(30, 500, args.iters, state_moves=moves)
             rows.append((f"nb, state_moves={moves}", s))
+    rows.append(("nb, noise_moves=0", seconds_per_iteration(30, 500, args.iters, noise_moves=0)))
     print("| model | ours (s/iter) | reference (s/iter) | speed-up |")
     print("|---|---|---|---|")
     for model, s in rows:
@@ -469,7 +474,8 @@ def recovery(args: argparse.Namespace) -> None:
     defaults = Params()
     moves = {"": defaults.state_moves, "both": "all"}.get(args.state_moves, args.state_moves)
     v0 = defaults.dynamics_prior_scale if args.dynamics_v0 is None else args.dynamics_v0
-    print(f"(state moves: {moves}; noise scale moves: {args.noise_moves} rounds; "
+    noise = defaults.noise_moves if args.noise_moves is None else args.noise_moves
+    print(f"(state moves: {moves}; noise scale moves: {noise} rounds; "
           f"dynamics prior V0 = {v0} I)")
     rec = simulate(SimParams(), args.seed)
     print(f"(simulation seed {args.seed}; NB data, {args.fit_model} model fitted)")
@@ -477,7 +483,7 @@ def recovery(args: argparse.Namespace) -> None:
     with ProcessPoolExecutor(2) as ex:
         res = run([rec], Params(iterations=iters, burn_in=burn, chains=4, starts=args.starts,
                                 model=args.fit_model, state_moves=moves, dynamics_prior_scale=v0,
-                                noise_moves=args.noise_moves),
+                                noise_moves=noise),
                   seed=args.chain_seed, executor=ex)
     if args.save:
         print(f"(result saved to {res.save(args.save)})")

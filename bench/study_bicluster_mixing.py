@@ -1,6 +1,6 @@
 """Study: which quantities of a bi-clustering chain mix slowly, and what moves with them.
 
-Follows single chains of the default sampler on the paper's simulation and records, every sweep,
+Follows single chains of the default sampler (noise moves as chosen) on the paper's simulation and records, every sweep,
 label-invariant scalars: the log-likelihood, the number of occupied states and of states with at
 least 1% of the bins, the mean trace of the two largest states' noise ``Q``, the mean square of
 the latent path and of its increments (how rough it is), the mean dispersion ``r``, the mean
@@ -11,7 +11,7 @@ occupied states, and its means over blocks of 100 sweeps.
 
 Run::
 
-    .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500
+    .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 0
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 2
 """
 
@@ -88,9 +88,12 @@ def main() -> None:
     ap.add_argument("--sweeps", type=int, default=1500)
     ap.add_argument("--burn-in", type=int, default=200)
     ap.add_argument("--sim-seed", type=int, default=0)
-    ap.add_argument("--noise-moves", type=int, default=0,
-                    help="rounds of noise scale moves per sweep (0: the default sampler)")
+    ap.add_argument("--noise-moves", type=int, default=None,
+                    help="rounds of noise scale moves per sweep (default: the parameter's "
+                         "default; 0: off)")
     args = ap.parse_args()
+    if args.noise_moves is None:
+        args.noise_moves = BiclusterParams().noise_moves
     print(f"simulation seed {args.sim_seed}, {args.sweeps} sweeps per chain (first "
           f"{args.burn_in} dropped), noise scale moves: {args.noise_moves} rounds")
     for seed in [int(v) for v in args.chain_seeds.split(",")]:

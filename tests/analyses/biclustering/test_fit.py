@@ -27,8 +27,8 @@ def test_neuron_clusters_recovered_on_the_paper_simulation(paper_fit):
 
 @pytest.mark.xfail(strict=True, reason="the 4 x 1000 runs reach the state targets on accuracy "
                    "(0.94 on seed 0) but not on split R-hat: the occupied-state count mixes "
-                   "slowly (R-hat 1.1-1.3); this 2 x 160 run reaches 0.86-0.93 accuracy "
-                   "(docs/analyses/biclustering.md, Limitations)")
+                   "slowly (R-hat 1.15-1.6); this 2 x 160 run reaches 0.87-0.95 accuracy "
+                   "(0.89 at its seed) (docs/analyses/biclustering.md, Limitations)")
 def test_states_recovered_on_the_paper_simulation(paper_fit):
     _, res = paper_fit
     assert res.metrics["truth_state_accuracy"] >= 0.93
@@ -37,9 +37,9 @@ def test_states_recovered_on_the_paper_simulation(paper_fit):
 
 
 def test_state_sequence_is_close_to_the_truth_in_the_short_run(paper_fit):
-    # window moves and V0 = 10 I (the defaults), this 2 x 160 run over chain seeds 0-5:
-    # accuracy 0.862-0.928 (0.862 at seed 0), mode of occupied states 2 or 3 on five of the six
-    # (4 once); the author's prior with FFBS sweeps alone: 0.828-0.880
+    # window and noise moves and V0 = 10 I (the defaults), this 2 x 160 run over chain seeds
+    # 0-5: accuracy 0.872-0.954 (0.892 at seed 0), mode of occupied states 2 (3 once); without
+    # the noise moves 0.862-0.928; the author's prior with FFBS sweeps alone: 0.828-0.880
     # (docs/analyses/biclustering.md)
     _, res = paper_fit
     assert res.metrics["truth_state_accuracy"] >= 0.85
@@ -297,12 +297,13 @@ def test_state_moves_and_dynamics_prior_reach_the_sampler_and_the_recipe():
     both = model_config(Params(state_moves="jumps_merges"))
     assert (both.window_moves, both.path_birth_death, both.state_merges) == (True, 10, 10)
     assert model_config(Params(state_moves="merges")).path_birth_death == 0
-    assert (default.noise_moves, model_config(Params(noise_moves=2)).noise_moves) == (0, 2)
+    assert (default.noise_moves, model_config(Params(noise_moves=0)).noise_moves) == (2, 0)
     rec = simulate(SimParams(n_neurons=9, n_clusters=3, n_bins=120), seed=2)
     base = Params(iterations=6, burn_in=2, chains=1, max_states=3)
     runs = {moves: run([rec], Params(**{**base.to_dict(), "state_moves": moves,
                                         "dynamics_prior_scale": 5.0,
-                                        "noise_moves": int(moves == "jumps_merges")}), seed=4)
+                                        "noise_moves": 1 if moves == "jumps_merges" else 0}),
+                      seed=4)
             for moves in ("ffbs", "all", "jumps_merges")}
     # same seed, other moves: another chain; the result records the settings for a rerun
     assert not np.array_equal(runs["ffbs"].arrays["loglik_trace"],
