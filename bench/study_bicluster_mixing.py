@@ -1,7 +1,7 @@
 """Study: which quantities of a bi-clustering chain mix slowly, and what moves with them.
 
-Follows single chains of the default sampler (noise moves as chosen) on the paper's simulation and records, every sweep,
-label-invariant scalars: the log-likelihood, the number of occupied states and of states with at
+Follows single chains of the default sampler (noise moves as chosen) on the paper's simulation
+and records, every sweep, label-invariant scalars: the log-likelihood, the number of occupied states and of states with at
 least 1% of the bins, the mean trace of the two largest states' noise ``Q``, the mean square of
 the latent path and of its increments (how rough it is), the mean dispersion ``r``, the mean
 self-transition probability of the two largest states and the number of state switches. For each

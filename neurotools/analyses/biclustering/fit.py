@@ -152,7 +152,7 @@ def _run_chain(job: ChainJob, progress: Progress | None) -> ChainOutput:
         log_mu = log_rates(s)
         ll = chain.loglik(log_mu)
         lj = chain.log_joint(log_mu)
-        n_occ = len(np.unique(s.states))
+        n_occ = major_state_count(s.states, 1)
         n_major = major_state_count(s.states, min_bins)
         out.loglik[it], out.n_clusters[it], out.n_states[it] = ll, s.K, n_occ
         out.n_major_states[it] = n_major
