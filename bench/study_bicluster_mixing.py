@@ -1,13 +1,14 @@
 """Study: which quantities of a bi-clustering chain mix slowly, and what moves with them.
 
 Follows single chains of the default sampler (noise moves as chosen) on the paper's simulation
-and records, every sweep, label-invariant scalars: the log-likelihood, the number of occupied states and of states with at
-least 1% of the bins, the mean trace of the two largest states' noise ``Q``, the mean square of
-the latent path and of its increments (how rough it is), the mean dispersion ``r``, the mean
-self-transition probability of the two largest states and the number of state switches. For each
-it prints the integrated autocorrelation time (sweeps; Geyer-style sum of the autocorrelation
-until it first drops below 0.05), its correlation with the log-likelihood and with the number of
-occupied states, and its means over blocks of 100 sweeps.
+and records, every sweep, label-invariant scalars: the log-likelihood, the number of occupied
+states and of states with at least 1% of the bins, the mean trace of the two largest states'
+noise ``Q``, the mean square of the latent path and of its increments (how rough it is), the
+mean dispersion ``r``, the mean self-transition probability of the two largest states and the
+number of state switches. For each it prints the integrated autocorrelation time (sweeps;
+Geyer-style sum of the autocorrelation until it first drops below 0.05), its correlation with
+the log-likelihood and with the number of occupied states, and its means over blocks of 100
+sweeps.
 
 Run::
 
