@@ -14,6 +14,9 @@ Run::
 
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 0
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 2
+
+``--state-moves`` picks another kernel and ``--save traces.npz`` keeps every sweep's scalars
+(for long runs: where the occupied-state count settles).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neurotools.analyses.biclustering.fit import model_config  # noqa: E402
+from neurotools.analyses.biclustering.fit import STATE_MOVES, model_config  # noqa: E402
 from neurotools.analyses.biclustering.params import BiclusterParams, SimParams  # noqa: E402
 from neurotools.analyses.biclustering.sampler import Chain  # noqa: E402
 from neurotools.analyses.biclustering.simulate import simulate_counts  # noqa: E402
@@ -56,10 +59,13 @@ def autocorrelation_time(x: np.ndarray, cutoff: float = 0.05) -> float:
     return float(1 + 2 * acf[1:stop].sum())
 
 
-def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int) -> dict:
-    """One chain; returns a trace per scalar and the noise moves' acceptance."""
+def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int,
+           state_moves: str | None = None) -> dict:
+    """One chain (state moves: the parameter's default unless given); returns a trace per
+    scalar and the noise moves' acceptance."""
     sim = simulate_counts(SimParams(), sim_seed)
-    cfg = dataclasses.replace(model_config(BiclusterParams()), noise_moves=noise_moves)
+    params = BiclusterParams() if state_moves is None else BiclusterParams(state_moves=state_moves)
+    cfg = dataclasses.replace(model_config(params), noise_moves=noise_moves)
     out = {k: np.empty(sweeps) for k in SCALARS}
     with threadpool_limits(1, "blas"):
         chain = Chain(sim["counts"].T, cfg, np.random.default_rng([chain_seed, 0]))
@@ -92,13 +98,22 @@ def main() -> None:
     ap.add_argument("--noise-moves", type=int, default=None,
                     help="rounds of noise scale moves per sweep (default: the parameter's "
                          "default; 0: off)")
+    ap.add_argument("--state-moves", default=BiclusterParams().state_moves,
+                    choices=tuple(STATE_MOVES), help="state moves of the chains")
+    ap.add_argument("--save", default="",
+                    help="npz file for the traces (one array per scalar and chain seed)")
     args = ap.parse_args()
     if args.noise_moves is None:
         args.noise_moves = BiclusterParams().noise_moves
     print(f"simulation seed {args.sim_seed}, {args.sweeps} sweeps per chain (first "
-          f"{args.burn_in} dropped), noise scale moves: {args.noise_moves} rounds")
+          f"{args.burn_in} dropped), state moves: {args.state_moves}, noise scale moves: "
+          f"{args.noise_moves} rounds")
+    saved = {}
     for seed in [int(v) for v in args.chain_seeds.split(",")]:
-        out = follow(seed, args.sweeps, args.sim_seed, args.noise_moves)
+        out = follow(seed, args.sweeps, args.sim_seed, args.noise_moves, args.state_moves)
+        if args.save:
+            saved.update({f"{k}_{seed}": out[k] for k in SCALARS})
+            np.savez_compressed(args.save, **saved)
         acc, prop = out["noise_moves"]
         print(f"\n### chain seed {seed}" + (f" (noise moves accepted {acc} of {prop})"
                                             if prop else ""))
