@@ -16,7 +16,9 @@ Run::
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 2
 
 ``--state-moves`` picks another kernel and ``--save traces.npz`` keeps every sweep's scalars
-(for long runs: where the occupied-state count settles).
+(for long runs: where the occupied-state count settles). ``--pool a.npz b.npz`` reads saved
+traces instead of running chains and prints, over the sweeps after ``--burn-in``, each chain's
+distribution of the state counts and the split R-hat and bulk ESS across all the chains.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from neurotools.analyses.biclustering.params import BiclusterParams, SimParams  
 from neurotools.analyses.biclustering.sampler import Chain  # noqa: E402
 from neurotools.analyses.biclustering.simulate import simulate_counts  # noqa: E402
 from neurotools.analyses.biclustering.summaries import (  # noqa: E402
+    bulk_ess,
     major_state_count,
     major_state_min_bins,
+    split_rhat,
 )
 
 SCALARS = ("loglik", "occupied", "major", "trQ_main", "x_sq", "dx_sq", "r_mean", "self_trans",
@@ -60,12 +64,11 @@ def autocorrelation_time(x: np.ndarray, cutoff: float = 0.05) -> float:
 
 
 def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int,
-           state_moves: str | None = None) -> dict:
-    """One chain (state moves: the parameter's default unless given); returns a trace per
-    scalar and the noise moves' acceptance."""
+           state_moves: str = BiclusterParams().state_moves) -> dict:
+    """One chain; returns a trace per scalar and the noise moves' acceptance."""
     sim = simulate_counts(SimParams(), sim_seed)
-    params = BiclusterParams() if state_moves is None else BiclusterParams(state_moves=state_moves)
-    cfg = dataclasses.replace(model_config(params), noise_moves=noise_moves)
+    cfg = dataclasses.replace(model_config(BiclusterParams(state_moves=state_moves)),
+                              noise_moves=noise_moves)
     out = {k: np.empty(sweeps) for k in SCALARS}
     with threadpool_limits(1, "blas"):
         chain = Chain(sim["counts"].T, cfg, np.random.default_rng([chain_seed, 0]))
@@ -89,6 +92,27 @@ def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int,
     return out
 
 
+def pool(files: list[str], burn_in: int) -> None:
+    """Per-chain count distributions and cross-chain split R-hat of saved traces."""
+    traces: dict[str, list[np.ndarray]] = {}
+    for f in files:
+        with np.load(f) as a:
+            for key in a.files:
+                name = key.rsplit("_", 1)[0]
+                if name in ("loglik", "occupied", "major"):
+                    traces.setdefault(name, []).append(a[key][burn_in:])
+    n = min(len(v) for v in traces["loglik"])
+    print(f"{len(traces['loglik'])} chains, sweeps {burn_in}-{burn_in + n}")
+    for name, chains in traces.items():
+        x = np.array([v[:n] for v in chains])
+        print(f"{name}: split R-hat {split_rhat(x):.3f}, bulk ESS {bulk_ess(x):.0f} of {x.size}, "
+              f"chain means {', '.join(f'{m:.5g}' for m in x.mean(1))}")
+        if name != "loglik":
+            for label, v in [(str(i), row) for i, row in enumerate(x)] + [("pooled", x.ravel())]:
+                p = np.bincount(v.astype(int), minlength=11) / v.size
+                print(f"  {label}: P(2..6) = {' / '.join(f'{q:.2f}' for q in p[2:7])}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--chain-seeds", default="2,3")
@@ -102,7 +126,12 @@ def main() -> None:
                     choices=tuple(STATE_MOVES), help="state moves of the chains")
     ap.add_argument("--save", default="",
                     help="npz file for the traces (one array per scalar and chain seed)")
+    ap.add_argument("--pool", nargs="+", default=[],
+                    help="saved trace files to summarise instead of running chains")
     args = ap.parse_args()
+    if args.pool:
+        pool(args.pool, args.burn_in)
+        return
     if args.noise_moves is None:
         args.noise_moves = BiclusterParams().noise_moves
     print(f"simulation seed {args.sim_seed}, {args.sweeps} sweeps per chain (first "
