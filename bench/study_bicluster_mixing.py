@@ -4,11 +4,11 @@ Follows single chains of the default sampler (noise moves as chosen) on the pape
 and records, every sweep, label-invariant scalars: the log-likelihood, the number of occupied
 states and of states with at least 1% of the bins, the mean trace of the two largest states'
 noise ``Q``, the mean square of the latent path and of its increments (how rough it is), the
-mean dispersion ``r``, the mean self-transition probability of the two largest states and the
-number of state switches. For each it prints the integrated autocorrelation time (sweeps;
-Geyer-style sum of the autocorrelation until it first drops below 0.05), its correlation with
-the log-likelihood and with the number of occupied states, and its means over blocks of 100
-sweeps.
+mean dispersion ``r``, the mean self-transition probability of the two largest states, the
+number of state switches and the HDP's global weight on unoccupied states. For each it prints
+the integrated autocorrelation time (sweeps; Geyer-style sum of the autocorrelation until it
+first drops below 0.05), its correlation with the log-likelihood and with the number of
+occupied states, and its means over blocks of 100 sweeps.
 
 Run::
 
@@ -45,7 +45,7 @@ from neurotools.analyses.biclustering.summaries import (  # noqa: E402
 )
 
 SCALARS = ("loglik", "occupied", "major", "trQ_main", "x_sq", "dx_sq", "r_mean", "self_trans",
-           "switches")
+           "switches", "beta_spare")
 
 
 def autocorrelation_time(x: np.ndarray, cutoff: float = 0.05) -> float:
@@ -88,6 +88,7 @@ def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int,
             out["r_mean"][it] = s.r.mean()
             out["self_trans"][it] = np.mean([s.trans[k, k] for k in main])
             out["switches"][it] = np.sum(np.diff(s.states) != 0)
+            out["beta_spare"][it] = s.beta[counts == 0].sum()
     out["noise_moves"] = tuple(chain.noise_moves_counts)
     return out
 
