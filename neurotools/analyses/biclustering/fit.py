@@ -123,6 +123,9 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
 def _run_chain(job: ChainJob, progress: Progress | None) -> ChainOutput:
     rng = np.random.default_rng(list(job.seed))
     chain = Chain(job.y, job.config, rng)
+    # The predictive checks draw from a stream of their own, so that a chain's draws do not
+    # depend on the burn-in or the thinning.
+    ppc_rng = np.random.default_rng([*job.seed, 1])
     N, T, L = chain.N, chain.T, chain.L
     kept_total = job.iterations - job.burn_in
     thin = max(1, int(np.ceil(kept_total / MAX_DRAWS)))
@@ -174,9 +177,9 @@ def _run_chain(job: ChainJob, progress: Progress | None) -> ChainOutput:
                 paths.append(s.states.copy())
                 mu = np.exp(np.minimum(log_mu, 30))
                 if job.config.model == "nb":
-                    yrep = rng.poisson(rng.gamma(s.r[:, None], mu / s.r[:, None]))
+                    yrep = ppc_rng.poisson(ppc_rng.gamma(s.r[:, None], mu / s.r[:, None]))
                 else:
-                    yrep = rng.poisson(mu)
+                    yrep = ppc_rng.poisson(mu)
                 out.ppc_exceed += _ppc_stats(yrep) >= obs_stats
                 out.ppc_n += 1
             if k % thin_lat == 0:
@@ -294,7 +297,8 @@ def run(
         ``progress(fraction, message)``; may raise ``Cancelled`` between iterations. Per
         iteration when chains run inline (``executor=None``), per finished chain otherwise.
     seed : int
-        Chain c uses the generator seeded with ``[seed, c]``.
+        Chain c uses the generator seeded with ``[seed, c]``; its posterior predictive draws use
+        ``[seed, c, 1]``, so that the chain does not depend on the burn-in or the thinning.
     device : str
         Accepted for the common signature; the sampler is numpy and always runs on the CPU
         (the result says ``"cpu"`` and notes any other request).

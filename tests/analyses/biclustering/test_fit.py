@@ -27,8 +27,8 @@ def test_neuron_clusters_recovered_on_the_paper_simulation(paper_fit):
 
 @pytest.mark.xfail(strict=True, reason="the 4 x 1000 runs reach the state targets on accuracy "
                    "(0.94 on seed 0) but not on split R-hat: the occupied-state count mixes "
-                   "slowly (R-hat 1.15-3.2); this 2 x 160 run reaches 0.87-0.95 accuracy "
-                   "(0.89 at its seed) (docs/analyses/biclustering.md, Limitations)")
+                   "slowly (R-hat 1.15-3.2); this 2 x 160 run reaches 0.86-0.95 accuracy "
+                   "(0.86 at its seed) (docs/analyses/biclustering.md, Limitations)")
 def test_states_recovered_on_the_paper_simulation(paper_fit):
     _, res = paper_fit
     assert res.metrics["truth_state_accuracy"] >= 0.93
@@ -38,7 +38,7 @@ def test_states_recovered_on_the_paper_simulation(paper_fit):
 
 def test_state_sequence_is_close_to_the_truth_in_the_short_run(paper_fit):
     # window and noise moves and V0 = 10 I (the defaults), this 2 x 160 run over chain seeds
-    # 0-5: accuracy 0.872-0.954 (0.892 at seed 0), mode of occupied states 2 (3 once); without
+    # 0-5: accuracy 0.862-0.950 (0.862 at seed 0), mode of occupied states 2 (4 once); without
     # the noise moves 0.862-0.928; the author's prior with FFBS sweeps alone: 0.828-0.880
     # (docs/analyses/biclustering.md)
     _, res = paper_fit
@@ -104,6 +104,16 @@ def test_same_seed_same_arrays_and_executor_independence():
         assert np.array_equal(a.arrays[k], c.arrays[k]), k
     d = run([rec], params, seed=6)
     assert not np.array_equal(a.arrays["loglik_trace"], d.arrays["loglik_trace"])
+
+
+def test_a_chain_does_not_depend_on_the_burn_in():
+    # the predictive checks after the burn-in draw from their own stream
+    rec = simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=60), seed=2)
+    early = run([rec], Params(iterations=8, burn_in=2, chains=2, max_states=3), seed=5)
+    late = run([rec], Params(iterations=8, burn_in=6, chains=2, max_states=3), seed=5)
+    for key in ("logjoint_traces", "loglik_traces", "n_states_trace", "n_clusters_trace"):
+        assert np.array_equal(early.arrays[key], late.arrays[key]), key
+    assert early.arrays["logjoint_traces"].shape == (2, 8)
 
 
 def test_progress_reports_every_iteration_and_can_cancel():
