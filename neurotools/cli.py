@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from neurotools import __version__
+from neurotools.analyses.live import LiveTraceSink
 from neurotools.errors import UserError
 
 ANALYSIS_NAMES = ("connectome", "bicluster", "hmmglm", "neuroformer")
@@ -44,13 +46,19 @@ def parse_settings(pairs: Sequence[str] | None) -> dict[str, str]:
 
 
 class StderrProgress:
-    """Progress on stderr: one updating line on a terminal, a line per 10% otherwise."""
+    """Progress on stderr: one updating line on a terminal, a line per 10% otherwise.
 
-    def __init__(self, stream=None):
+    With ``live_dir``, the callback carries a live-trace sink there
+    (:mod:`neurotools.analyses.live`), so that work running in other processes (MCMC chains)
+    can report its iterations, as it does in the app.
+    """
+
+    def __init__(self, stream=None, live_dir: str | None = None):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self._last_decile = -1
         self._t0 = time.perf_counter()
+        self.live = LiveTraceSink(live_dir) if live_dir else None
 
     def __call__(self, fraction: float, message: str = "") -> None:
         pct = int(100 * min(max(fraction, 0.0), 1.0))
@@ -99,8 +107,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = module.Params.from_strings(parse_settings(args.set))
     device = resolve_device(args.device)
     out = checked_out_dir(args.out)
-    compute_and_save(lambda executor: run_on_files(args.analysis, params, args.files, args.seed, device,
-                                                   StderrProgress(), executor), args.executor, out)
+    compute_and_save(lambda executor, progress: run_on_files(args.analysis, params, args.files, args.seed,
+                                                             device, progress, executor),
+                     args.executor, out)
     return 0
 
 
@@ -113,13 +122,15 @@ def checked_out_dir(path: str | os.PathLike) -> Path:
 
 
 def compute_and_save(compute, executor_spec: str, out: Path):
-    """Run ``compute(executor)`` with the ``--executor`` choice, time it, save the result to ``out``."""
+    """Run ``compute(executor, progress)`` with the ``--executor`` choice and progress on
+    stderr, time it, save the result to ``out``."""
     from neurotools.jobs import make_executor
 
     executor = make_executor(executor_spec) if executor_spec != "inline" else None
     t0 = time.perf_counter()
     try:
-        result = compute(executor)
+        with tempfile.TemporaryDirectory(prefix="neurotools-live-") as live_dir:
+            result = compute(executor, StderrProgress(live_dir=live_dir))
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
@@ -225,7 +236,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     if note:
         print(f"warning: {note}", file=sys.stderr)
     device = resolve_device(args.device or recipe.get("device", "cpu"))
-    result = compute_and_save(lambda executor: rerun(recipe, inputs, StderrProgress(), device, executor),
+    result = compute_and_save(lambda executor, progress: rerun(recipe, inputs, progress, device, executor),
                               args.executor, out)
     original = None
     for cand in (base, base / "result"):

@@ -101,3 +101,17 @@ def test_run_on_file_without_neural_data_exits_2(nwb_dir, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith("error: ") and "no usable neural data" in err[-1]
     assert not (out / "result.json").exists()
+
+
+def test_chains_in_worker_processes_report_progress(tmp_path):
+    sim = tmp_path / "sim.nwb"
+    rc, _, err = _cli("simulate", "bicluster", "--out", sim, "--seed", "2", "--set", "n_neurons=6",
+                      "--set", "n_clusters=2", "--set", "n_bins=60")
+    assert rc == 0, err
+    rc, _, err = _cli("run", "bicluster", sim, "--out", tmp_path / "res", "--executor", "process",
+                      "--set", "iterations=12", "--set", "burn_in=4", "--set", "chains=2",
+                      "--set", "max_states=3")
+    assert rc == 0, err
+    # progress lines (one per 10% off a terminal) come from the chains while they run
+    assert "2/2 chains finished; iterations 12/12, 12/12" in err
+    assert (tmp_path / "res" / "arrays.npz").is_file()

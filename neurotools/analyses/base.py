@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,17 +52,62 @@ def sub_progress(progress: Progress | None, lo: float, hi: float) -> Progress:
 
 
 def parallel_map(
-    fn: Callable[..., Any], items: Iterable[Any], executor: Executor | None = None
+    fn: Callable[..., Any],
+    items: Iterable[Any],
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    what: str = "fits",
+    poll: Callable[[], tuple[float, str]] | None = None,
+    poll_s: float = 1.0,
 ) -> list[Any]:
     """Apply ``fn`` to every item, through ``executor`` when given (restarts, chains, folds).
 
     ``fn`` must be a picklable module-level function for process or Dask executors. Results come
     back in input order, so seeds stay attached to their items.
+
+    Parameters
+    ----------
+    fn : callable
+        Applied to each item.
+    items : iterable
+        The work, one item per call.
+    executor : concurrent.futures.Executor, optional
+        Without one, the items run here, one after the other (callers report their own
+        progress then).
+    progress : callable, optional
+        With an executor: called whenever an item finishes, and every ``poll_s`` seconds
+        when ``poll`` is given, with the share of the work done. It may raise
+        :class:`neurotools.errors.Cancelled`: the items not yet started are cancelled and the
+        exception propagates.
+    what : str
+        Plural noun for the items in progress messages (``"chains"``).
+    poll : callable, optional
+        Returns ``(share done in [0, 1], message)`` while items run (e.g. read from live
+        traces); the larger of its share and the share of finished items is reported.
+    poll_s : float
+        Seconds between polls.
     """
     items = list(items)
     if executor is None:
         return [fn(x) for x in items]
     futures = [executor.submit(fn, x) for x in items]
+    if progress is not None and futures:
+        pending = set(futures)
+        try:
+            while pending:
+                _, pending = wait(pending, timeout=poll_s if poll else None,
+                                  return_when=FIRST_COMPLETED)
+                finished = len(futures) - len(pending)
+                share, message = finished / len(futures), f"{finished}/{len(futures)} {what} finished"
+                if poll is not None:
+                    polled, detail = poll()
+                    share = max(share, min(max(polled, 0.0), 1.0))
+                    message = f"{message}; {detail}" if detail else message
+                progress(share, message)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
     return [f.result() for f in futures]
 
 

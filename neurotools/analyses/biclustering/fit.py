@@ -9,6 +9,7 @@ matrices are running sums, and at most ``MAX_DRAWS`` thinned partitions / latent
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 
@@ -29,7 +30,7 @@ from neurotools.analyses.biclustering.summaries import (
     relabel,
     split_rhat,
 )
-from neurotools.analyses.live import LiveTraceWriter, live_sink
+from neurotools.analyses.live import LiveTraceWriter, live_sink, read_live_traces
 from neurotools.data.binning import neural_matrix
 from neurotools.data.recording import Recording
 from neurotools.errors import UserError
@@ -278,6 +279,20 @@ def counts_matrix(recordings: list[Recording], params: BiclusterParams):
     return y, bin_times, session, mats[0]
 
 
+def _live_iterations(directory: str, iterations: int) -> Callable[[], tuple[float, str]]:
+    """A poll of the chains' live traces: (share of all iterations done, iterations per chain)."""
+
+    def poll() -> tuple[float, str]:
+        traces = read_live_traces(directory)
+        done = [int(t["x"][-1]) if t.get("x") else 0 for t in traces]
+        if not done:
+            return 0.0, ""
+        return (sum(done) / (len(done) * iterations),
+                "iterations " + ", ".join(f"{d}/{iterations}" for d in done))
+
+    return poll
+
+
 def run(
     recordings: list[Recording],
     params: BiclusterParams,
@@ -295,7 +310,10 @@ def run(
     params : BiclusterParams
     progress : callable, optional
         ``progress(fraction, message)``; may raise ``Cancelled`` between iterations. Per
-        iteration when chains run inline (``executor=None``), per finished chain otherwise.
+        iteration when chains run inline (``executor=None``). Through an executor: as chains
+        finish, and every second from the chains' live traces when the callback carries a
+        live-trace sink (attribute ``live``); a ``Cancelled`` then cancels the chains not
+        started.
     seed : int
         Chain c uses the generator seeded with ``[seed, c]``; its posterior predictive draws use
         ``[seed, c, 1]``, so that the chain does not depend on the burn-in or the thinning.
@@ -339,7 +357,9 @@ def run(
     else:
         if report:
             report(0.0, f"running {len(jobs)} chains in parallel")
-        outs = parallel_map(_run_chain_item, jobs, executor)
+        poll = _live_iterations(sink.directory, params.iterations) if sink is not None else None
+        outs = parallel_map(_run_chain_item, jobs, executor,
+                            sub_progress(report, 0.0, 0.99) if report else None, "chains", poll)
     if report:
         report(1.0, "summarising the posterior")
     return summarise(outs, params, recordings, nm, y, bin_times, session, seed, device,

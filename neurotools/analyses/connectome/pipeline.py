@@ -97,7 +97,9 @@ def scan_ranks(
 
                 out.append(fit_restart(task, tick))
         else:
-            out = parallel_map(fit_restart, tasks, executor)
+            out = parallel_map(fit_restart, tasks, executor,
+                               sub_progress(progress, k / len(ranks), (k + 1) / len(ranks)),
+                               f"NTF restarts of rank {r}")
         out.sort(key=lambda f: f.rel_error)
         fits[r] = out
         errors[k] = [f.rel_error for f in out]

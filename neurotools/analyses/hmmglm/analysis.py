@@ -109,7 +109,7 @@ def _run_jobs(jobs: list[dict], executor: Executor | None, report: Progress, lo:
     """Fit every job: inline with per-epoch progress, or through the executor seam."""
     if executor is not None:
         report(lo, f"fitting {len(jobs)} {what}s")
-        out = parallel_map(_fit_job, jobs, executor)
+        out = parallel_map(_fit_job, jobs, executor, sub_progress(report, lo, hi), f"{what}s")
         report(hi, f"{len(jobs)} {what}s done")
         return out
     out = []
@@ -304,7 +304,8 @@ def run(recordings: list[Recording], params: HmmGlmParams, progress: Progress | 
                     report(0.65 + 0.3 * (j + 1) / len(curve_jobs),
                            f"K curve fit {j + 1}/{len(curve_jobs)}")
             else:
-                vals = parallel_map(_kcurve_job, curve_jobs, executor)
+                vals = parallel_map(_kcurve_job, curve_jobs, executor,
+                                    sub_progress(report, 0.65, 0.95), "K curve fits")
             arrays["k_values"] = np.asarray(k_vals, np.int64)
             arrays["k_curve_bits_per_spike"] = np.asarray(vals).reshape(len(k_vals), params.cv_folds)
             metrics["k_best"] = int(k_vals[int(np.argmax(arrays["k_curve_bits_per_spike"].mean(1)))])
