@@ -106,3 +106,21 @@ def test_bicluster_chains_report_their_iterations_from_live_traces(tmp_path):
     assert [t["x"][-1] for t in traces] == [12, 12]
     inline = run([rec], params, seed=5)
     assert np.array_equal(inline.arrays["logjoint_traces"], res.arrays["logjoint_traces"])
+
+
+def _fail_fast_or_sleep(x):
+    if x == 1:
+        raise ValueError("bad item")
+    time.sleep(3.0)
+    return x
+
+
+def test_a_failing_item_raises_without_waiting_for_the_others():
+    ex = ThreadPoolExecutor(2)
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match="bad item"):
+            parallel_map(_fail_fast_or_sleep, [0, 1, 2], ex)
+        assert time.perf_counter() - t0 < 2.0
+    finally:
+        ex.shutdown(wait=True)

@@ -78,7 +78,7 @@ def parallel_map(
         With an executor: called whenever an item finishes, and every ``poll_s`` seconds
         when ``poll`` is given, with the share of the work done. It may raise
         :class:`neurotools.errors.Cancelled`: the items not yet started are cancelled and the
-        exception propagates.
+        exception propagates. The first item that fails does the same with its exception.
     what : str
         Plural noun for the items in progress messages (``"chains"``).
     poll : callable, optional
@@ -91,23 +91,27 @@ def parallel_map(
     if executor is None:
         return [fn(x) for x in items]
     futures = [executor.submit(fn, x) for x in items]
-    if progress is not None and futures:
-        pending = set(futures)
-        try:
-            while pending:
-                _, pending = wait(pending, timeout=poll_s if poll else None,
-                                  return_when=FIRST_COMPLETED)
-                finished = len(futures) - len(pending)
-                share, message = finished / len(futures), f"{finished}/{len(futures)} {what} finished"
-                if poll is not None:
-                    polled, detail = poll()
-                    share = max(share, min(max(polled, 0.0), 1.0))
-                    message = f"{message}; {detail}" if detail else message
-                progress(share, message)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=poll_s if poll and progress else None,
+                                 return_when=FIRST_COMPLETED)
+            for f in done:
+                if f.exception() is not None:   # fail at once, not after the slowest item
+                    raise f.exception()
+            if progress is None:
+                continue
+            finished = len(futures) - len(pending)
+            share, message = finished / len(futures), f"{finished}/{len(futures)} {what} finished"
+            if poll is not None:
+                polled, detail = poll()
+                share = max(share, min(max(polled, 0.0), 1.0))
+                message = f"{message}; {detail}" if detail else message
+            progress(share, message)
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
     return [f.result() for f in futures]
 
 
