@@ -91,8 +91,11 @@ def test_bicluster_chains_report_their_iterations_from_live_traces(tmp_path):
         for it in range(1, n + 1):
             writer.add(it, log_joint=-float(it))
         writer.flush()
-    assert _live_iterations(sink.directory, 100)() == (0.2, "iterations 30/100, 10/100")
-    assert _live_iterations(str(tmp_path / "none"), 100)() == (0.0, "")
+    assert _live_iterations(sink.directory, 100, 2)() == (0.2, "iterations 30/100, 10/100")
+    # chains not started yet have no trace: they count as 0 of the total
+    assert _live_iterations(sink.directory, 100, 4)() == (0.1, "iterations 30/100, 10/100, "
+                                                               "0/100, 0/100")
+    assert _live_iterations(str(tmp_path / "none"), 100, 2)() == (0.0, "")
 
     rec = simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=60), seed=2)
     params = Params(iterations=12, burn_in=4, chains=2, max_states=3)

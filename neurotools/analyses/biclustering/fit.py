@@ -279,15 +279,18 @@ def counts_matrix(recordings: list[Recording], params: BiclusterParams):
     return y, bin_times, session, mats[0]
 
 
-def _live_iterations(directory: str, iterations: int) -> Callable[[], tuple[float, str]]:
-    """A poll of the chains' live traces: (share of all iterations done, iterations per chain)."""
+def _live_iterations(directory: str, iterations: int,
+                     chains: int) -> Callable[[], tuple[float, str]]:
+    """A poll of the chains' live traces: (share of all chains' iterations done, iterations
+    per chain); a chain not started yet has no trace and counts as 0."""
 
     def poll() -> tuple[float, str]:
         traces = read_live_traces(directory)
-        done = [int(t["x"][-1]) if t.get("x") else 0 for t in traces]
+        done = [int(t["x"][-1]) if t.get("x") else 0 for t in traces][:chains]
         if not done:
             return 0.0, ""
-        return (sum(done) / (len(done) * iterations),
+        done += [0] * (chains - len(done))
+        return (sum(done) / (chains * iterations),
                 "iterations " + ", ".join(f"{d}/{iterations}" for d in done))
 
     return poll
@@ -357,7 +360,8 @@ def run(
     else:
         if report:
             report(0.0, f"running {len(jobs)} chains in parallel")
-        poll = _live_iterations(sink.directory, params.iterations) if sink is not None else None
+        poll = (_live_iterations(sink.directory, params.iterations, len(jobs))
+                if sink is not None else None)
         outs = parallel_map(_run_chain_item, jobs, executor,
                             sub_progress(report, 0.0, 0.99) if report else None, "chains", poll)
     if report:
