@@ -109,9 +109,7 @@ def _run_jobs(jobs: list[dict], executor: Executor | None, report: Progress, lo:
     """Fit every job: inline with per-epoch progress, or through the executor seam."""
     if executor is not None:
         report(lo, f"fitting {len(jobs)} {what}s")
-        out = parallel_map(_fit_job, jobs, executor, sub_progress(report, lo, hi), f"{what}s")
-        report(hi, f"{len(jobs)} {what}s done")
-        return out
+        return parallel_map(_fit_job, jobs, executor, sub_progress(report, lo, hi), f"{what}s")
     out = []
     for r, job in enumerate(jobs):
         sp = sub_progress(report, lo + (hi - lo) * r / len(jobs), lo + (hi - lo) * (r + 1) / len(jobs))
