@@ -13,12 +13,17 @@ tests), ``process`` (local processes, the default), ``dask://HOST:PORT`` (a Dask
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import secrets
 import shutil
+import threading
 import time
 import traceback
-from concurrent.futures import Executor, Future
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,9 +101,6 @@ def make_executor(spec: str = "process", max_workers: int | None = None) -> Exec
     if spec == "inline":
         return InlineExecutor()
     if spec == "process":
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         return ProcessPoolExecutor(max_workers=max_workers or os.cpu_count() or 1,
                                    mp_context=multiprocessing.get_context("spawn"))
     if spec.startswith("dask://") or spec == "dask-local":
@@ -122,10 +124,74 @@ def make_executor(spec: str = "process", max_workers: int | None = None) -> Exec
     raise UserError(f"Unknown executor '{spec}'; use inline, process, dask://HOST:PORT or dask-local.")
 
 
+#: Flag file a job's own worker pool watches besides ``cancel``: set when the job stops for
+#: any other reason, so that the pool's processes do not run on.
+STOP_WORKERS = ".stop_workers"
+
+
+def _exit_when_flagged(flags: tuple[str, ...], poll_s: float) -> None:
+    """Initializer of a job's worker processes: a daemon thread ends the process as soon as one
+    of ``flags`` (file paths) exists, so a cancel stops work that is already running."""
+
+    def watch() -> None:
+        while not any(os.path.exists(f) for f in flags):
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="neurotools-stop-watch", daemon=True).start()
+
+
+@contextmanager
+def job_worker_pool(workers: int, job_dir: str | os.PathLike | None = None,
+                    poll_s: float = 0.5) -> Iterator[Executor]:
+    """Processes of one job for its analysis's independent fits (chains, restarts).
+
+    Parameters
+    ----------
+    workers : int
+        Number of processes.
+    job_dir : path, optional
+        The job's folder. Its ``cancel`` flag ends the processes within ``poll_s`` seconds,
+        even in the middle of a fit, and the job ends as cancelled; when the job stops for any
+        other reason the processes are ended the same way.
+    poll_s : float
+        Seconds between the processes' looks at the flags.
+
+    Yields
+    ------
+    concurrent.futures.Executor
+    """
+    flags = () if job_dir is None else (str(Path(job_dir) / "cancel"),
+                                         str(Path(job_dir) / STOP_WORKERS))
+    # spawned, not forked: the caller may be a threaded process (the app's server in tests)
+    pool = ProcessPoolExecutor(max_workers=int(workers), initializer=_exit_when_flagged,
+                               initargs=(flags, poll_s),
+                               mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except BrokenProcessPool:
+        if job_dir is not None and (Path(job_dir) / "cancel").exists():
+            raise Cancelled() from None
+        raise UserError(
+            "A worker process of this job stopped unexpectedly (out of memory?); run it again "
+            "with fewer parallel processes."
+        ) from None
+    except BaseException:
+        if job_dir is not None:
+            (Path(job_dir) / STOP_WORKERS).touch()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 # -- tasks ------------------------------------------------------------------------------------------
 @dataclass
 class AnalysisTask:
-    """Run one analysis on NWB files (read by the worker itself)."""
+    """Run one analysis on NWB files (read by the worker itself).
+
+    ``workers`` > 1 runs the analysis's independent fits (bi-clustering chains, restarts) in
+    that many processes of the job's own (:func:`job_worker_pool`); results do not depend on it.
+    """
 
     analysis: str
     paths: list[str]
@@ -133,6 +199,7 @@ class AnalysisTask:
     seed: int = 0
     device: str = "cpu"
     kind: str = "analysis"
+    workers: int = 1
 
     @property
     def label(self) -> str:
@@ -145,7 +212,12 @@ class AnalysisTask:
         from neurotools.recipe import run_on_files
 
         params = get_analysis(self.analysis).Params.from_dict(self.params)
-        return run_on_files(self.analysis, params, self.paths, self.seed, self.device, progress)
+        if int(self.workers) <= 1:
+            return run_on_files(self.analysis, params, self.paths, self.seed, self.device,
+                                progress)
+        with job_worker_pool(self.workers, getattr(progress, "job_dir", None)) as pool:
+            return run_on_files(self.analysis, params, self.paths, self.seed, self.device,
+                                progress, executor=pool)
 
 
 @dataclass

@@ -616,13 +616,22 @@ def show_error(exc: BaseException) -> None:
 
 
 
+def default_job_workers() -> int:
+    """Processes a job offers for its independent fits by default: ``$NEUROTOOLS_JOB_WORKERS``,
+    else the machine's cores (at most 8)."""
+    raw = os.environ.get("NEUROTOOLS_JOB_WORKERS", "")
+    return max(1, int(raw)) if raw.strip().isdigit() else max(1, min(os.cpu_count() or 1, 8))
+
+
 def analysis_run_section(
-    analysis: str, params_cls: type[ParamSet], paths: list[str], key: str, exclude: Iterable[str] = ()
+    analysis: str, params_cls: type[ParamSet], paths: list[str], key: str,
+    exclude: Iterable[str] = (), parallel: str | None = None,
 ):
     """The settings form, the Run button and the job panel of an analysis page.
 
-    Widget keys are ``f"{key}_form"``, ``f"{key}_seed"``, and the job id is kept in
-    ``st.session_state[f"{key}_job"]`` (else taken from ``?job=``).
+    Widget keys are ``f"{key}_form"``, ``f"{key}_seed"`` (and ``f"{key}_workers"`` with
+    ``parallel``), and the job id is kept in ``st.session_state[f"{key}_job"]`` (else taken from
+    ``?job=``).
 
     Parameters
     ----------
@@ -636,6 +645,9 @@ def analysis_run_section(
         Prefix of the widget keys.
     exclude : iterable of str
         Parameters not shown (left at their defaults).
+    parallel : str, optional
+        Plural noun of the analysis's independent fits (``"chains"``): the form then offers the
+        number of processes that run them side by side (:func:`default_job_workers`).
 
     Returns
     -------
@@ -645,6 +657,13 @@ def analysis_run_section(
     with st.form(f"{key}_form"):
         params = params_form(params_cls, key=key, exclude=exclude)
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}_seed")
+        workers = 1
+        if parallel:
+            workers = st.number_input(
+                f"Processes for the {parallel}", 1, 64, default_job_workers(), step=1,
+                key=f"{key}_workers",
+                help=f"The {parallel} run side by side in this many processes (up to one per "
+                     f"core helps; the result does not depend on it).")
         submitted = st.form_submit_button("Run", type="primary")
     if submitted and params is not None:
         if not paths:
@@ -652,7 +671,8 @@ def analysis_run_section(
         else:
             try:
                 st.session_state[f"{key}_job"] = start_job(
-                    AnalysisTask(analysis, list(paths), params.to_dict(), int(seed)))
+                    AnalysisTask(analysis, list(paths), params.to_dict(), int(seed),
+                                 workers=int(workers)))
             except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
                 show_error(exc)
     job_id = st.session_state.get(f"{key}_job") or current_job_id()

@@ -25,7 +25,8 @@ if not files:
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
                       key="bicluster_file")
 loaded = files[chosen]
-result = analysis_run_section("bicluster", Params, [str(loaded.path)], "bicluster", exclude=("source",))
+result = analysis_run_section("bicluster", Params, [str(loaded.path)], "bicluster",
+                              exclude=("source",), parallel="chains")
 if result is None:
     st.stop()
 

@@ -101,3 +101,113 @@ def test_a_bicluster_job_shows_each_chain_live(tmp_path):
         np.testing.assert_allclose(t["y"]["log_joint"], res.arrays["logjoint_traces"][c])
     assert store.live(JobStore(tmp_path / "jobs").submit(
         RateSweepTask(str(path), [0.1]), make_executor("inline"))) == []
+
+
+# -- a job's own worker processes (chains side by side) -------------------------------------------
+def _wait_until(cond, timeout_s: float = 60.0) -> None:
+    t_end = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > t_end:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(120)
+def test_a_job_pool_ends_work_already_running_on_cancel(tmp_path):
+    from neurotools.errors import Cancelled
+    from neurotools.jobs import job_worker_pool
+
+    t0 = time.monotonic()
+    with pytest.raises(Cancelled):
+        with job_worker_pool(2, tmp_path, poll_s=0.1) as pool:
+            futures = [pool.submit(time.sleep, 300) for _ in range(2)]
+            _wait_until(lambda: all(f.running() for f in futures))
+            (tmp_path / "cancel").touch()
+            futures[0].result(timeout=60)   # the pool breaks when its processes end
+    assert time.monotonic() - t0 < 60       # not the 300 s of the sleeps
+
+
+@pytest.mark.timeout(120)
+def test_a_job_pool_stops_its_processes_when_the_job_fails(tmp_path):
+    from neurotools.jobs import STOP_WORKERS, job_worker_pool
+
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="another chain failed"):
+        with job_worker_pool(1, tmp_path, poll_s=0.1) as pool:
+            future = pool.submit(time.sleep, 300)
+            _wait_until(future.running)
+            raise ValueError("another chain failed")
+    assert (tmp_path / STOP_WORKERS).exists()
+    assert time.monotonic() - t0 < 60       # the exit did not wait for the sleep
+
+
+@pytest.mark.timeout(120)
+def test_a_job_pool_process_that_dies_is_one_clear_error(tmp_path):
+    import os
+
+    from neurotools.errors import UserError
+    from neurotools.jobs import job_worker_pool
+
+    with pytest.raises(UserError, match="worker process of this job stopped unexpectedly"):
+        with job_worker_pool(1, tmp_path) as pool:
+            pool.submit(os._exit, 3).result(timeout=60)
+
+
+def _bicluster_file(tmp_path, n_bins: int = 100):
+    from neurotools.analyses.biclustering import SimParams, simulate
+    from neurotools.data.nwb_writer import write_nwb
+
+    return write_nwb(simulate(SimParams(n_neurons=9, n_bins=n_bins), seed=1), tmp_path / "sim.nwb")
+
+
+@pytest.mark.timeout(300)
+def test_bicluster_chains_in_the_jobs_own_processes_match_the_inline_job(tmp_path):
+    from neurotools.jobs import AnalysisTask
+
+    path = _bicluster_file(tmp_path)
+    store = JobStore(tmp_path / "jobs")
+    params = {"iterations": 12, "burn_in": 4, "chains": 2, "max_states": 3}
+    inline = store.submit(AnalysisTask("bicluster", [str(path)], params, seed=3),
+                          make_executor("inline"))
+    parallel = store.submit(AnalysisTask("bicluster", [str(path)], params, seed=3, workers=2),
+                            make_executor("inline"))
+    assert store.status(parallel).state == "done", store.status(parallel).error
+    assert store.task(parallel)["workers"] == 2
+    a, b = store.result(inline), store.result(parallel)
+    for name in ("neuron_clusters", "state_sequence", "logjoint_traces", "neuron_coclustering"):
+        np.testing.assert_array_equal(a.arrays[name], b.arrays[name])
+    # the chains, in other processes, still wrote their live traces into the job's folder
+    traces = store.live(parallel)
+    assert [t["label"] for t in traces] == ["chain 1", "chain 2"]
+    assert [t["x"][-1] for t in traces] == [12, 12]
+
+
+@pytest.mark.timeout(300)
+def test_a_bicluster_job_with_parallel_chains_reports_and_cancels_mid_chain(tmp_path):
+    from neurotools.jobs import AnalysisTask
+
+    path = _bicluster_file(tmp_path, n_bins=300)
+    store = JobStore(tmp_path / "jobs")
+    params = {"iterations": 100000, "burn_in": 10, "chains": 2, "max_states": 3}
+    ex = make_executor("process", max_workers=1)
+    try:
+        job = store.submit(AnalysisTask("bicluster", [str(path)], params, workers=2), ex)
+
+        def iterations() -> list[int]:
+            return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
+
+        _wait_until(lambda: len(iterations()) == 2 and min(iterations()) >= 5, 120)
+        _wait_until(lambda: "iterations" in store.status(job).message, 30)
+        st = store.status(job)
+        assert st.state == "running" and 0 < st.progress < 0.01
+        assert "0/2 chains finished" in st.message, st.message
+        store.cancel(job)
+        st = store.wait(job, timeout_s=60)
+        assert st.state == "cancelled"
+        assert store.result(job) is None
+        stopped = iterations()
+        time.sleep(3)                         # the chains' processes are gone: no more iterations
+        assert iterations() == stopped
+        assert max(stopped) < 100000
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from neurotools.analyses.biclustering import SimParams, simulate
 from neurotools.data.nwb_writer import write_nwb
+from neurotools.jobs import JobStore
 from tests.app.conftest import _isolated_app_env, app, figures, upload  # noqa: F401
 
 
@@ -23,9 +26,13 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     app.number_input(key="bicluster_burn_in").set_value(2)
     app.number_input(key="bicluster_chains").set_value(2)
     app.number_input(key="bicluster_max_states").set_value(3)
+    # the chains run side by side in the job's own processes
+    app.number_input(key="bicluster_workers").set_value(2)
     app.button[0].click()
     app.run()
     assert not app.exception
+    store = JobStore(os.environ["NEUROTOOLS_JOBS_DIR"])
+    assert store.task(app.query_params["job"])["workers"] == 2
     for _ in range(10):
         if len(figures(app)) >= 5:
             break
