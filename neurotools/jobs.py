@@ -191,6 +191,7 @@ class AnalysisTask:
 
     ``workers`` > 1 runs the analysis's independent fits (bi-clustering chains, restarts) in
     that many processes of the job's own (:func:`job_worker_pool`); results do not depend on it.
+    In a daemonic worker (a Dask worker), which cannot start processes, they run in the job.
     """
 
     analysis: str
@@ -212,7 +213,12 @@ class AnalysisTask:
         from neurotools.recipe import run_on_files
 
         params = get_analysis(self.analysis).Params.from_dict(self.params)
-        if int(self.workers) <= 1:
+        workers = int(self.workers)
+        if workers > 1 and multiprocessing.current_process().daemon:
+            # e.g. a Dask worker: daemonic processes cannot start processes of their own
+            workers = 1
+            progress(0.0, "this worker cannot start processes: the fits run one after the other")
+        if workers <= 1:
             return run_on_files(self.analysis, params, self.paths, self.seed, self.device,
                                 progress)
         with job_worker_pool(self.workers, getattr(progress, "job_dir", None)) as pool:

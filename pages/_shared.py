@@ -616,11 +616,16 @@ def show_error(exc: BaseException) -> None:
 
 
 
+#: Most processes a job's form offers for its independent fits.
+MAX_JOB_WORKERS = 64
+
+
 def default_job_workers() -> int:
-    """Processes a job offers for its independent fits by default: ``$NEUROTOOLS_JOB_WORKERS``,
-    else the machine's cores (at most 8)."""
-    raw = os.environ.get("NEUROTOOLS_JOB_WORKERS", "")
-    return max(1, int(raw)) if raw.strip().isdigit() else max(1, min(os.cpu_count() or 1, 8))
+    """Processes a job offers for its independent fits by default: ``$NEUROTOOLS_JOB_WORKERS``
+    (1 to :data:`MAX_JOB_WORKERS`), else the machine's cores (at most 8)."""
+    raw = os.environ.get("NEUROTOOLS_JOB_WORKERS", "").strip()
+    wanted = int(raw) if raw.isdigit() else min(os.cpu_count() or 1, 8)
+    return max(1, min(wanted, MAX_JOB_WORKERS))
 
 
 def analysis_run_section(
@@ -660,7 +665,7 @@ def analysis_run_section(
         workers = 1
         if parallel:
             workers = st.number_input(
-                f"Processes for the {parallel}", 1, 64, default_job_workers(), step=1,
+                f"Processes for the {parallel}", 1, MAX_JOB_WORKERS, default_job_workers(), step=1,
                 key=f"{key}_workers",
                 help=f"The {parallel} run side by side in this many processes (up to one per "
                      f"core helps; the result does not depend on it).")

@@ -91,6 +91,24 @@ def test_unreachable_scheduler_is_a_user_error(monkeypatch):
         make_executor(f"dask://127.0.0.1:{port}")
 
 
+def test_a_bicluster_job_asking_for_processes_runs_on_a_daemonic_dask_worker(dask_executor,
+                                                                              tmp_path):
+    from neurotools.analyses.biclustering import SimParams, simulate
+    from neurotools.data.nwb_writer import write_nwb
+    from neurotools.jobs import AnalysisTask, JobStore
+
+    path = write_nwb(simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=60), seed=2),
+                     tmp_path / "sim.nwb")
+    store = JobStore(tmp_path / "jobs")
+    params = {"iterations": 6, "burn_in": 2, "chains": 2, "max_states": 3}
+    on_dask = store.submit(AnalysisTask("bicluster", [str(path)], params, seed=5, workers=2),
+                           dask_executor)
+    assert store.wait(on_dask, timeout_s=120).state == "done", store.status(on_dask).error
+    inline = store.submit(AnalysisTask("bicluster", [str(path)], params, seed=5),
+                          make_executor("inline"))
+    _same_arrays(store.result(inline), store.result(on_dask))
+
+
 def test_a_job_store_job_runs_on_the_cluster(dask_executor, nwb_dir, tmp_path):
     from neurotools.jobs import JobStore, RateSweepTask
 

@@ -76,3 +76,13 @@ def test_page_asks_for_a_recording_first(app):  # noqa: F811
     app.switch_page("pages/biclustering.py").run()
     assert not app.exception
     assert any("Load a recording" in i.value for i in app.info)
+
+
+@pytest.mark.parametrize("env, expected", [("100", 64), ("0", 1), ("3", 3)])
+def test_the_processes_setting_follows_the_environment_within_its_bounds(
+        app, sim_file, monkeypatch, env, expected):  # noqa: F811
+    monkeypatch.setenv("NEUROTOOLS_JOB_WORKERS", env)
+    upload(app, sim_file)
+    app.switch_page("pages/biclustering.py").run()
+    assert not app.exception
+    assert app.number_input(key="bicluster_workers").value == expected
