@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,12 @@ def nwb_dir(shared_data: Path) -> Path:
 def bad_dir(shared_data: Path) -> Path:
     """``shared_data / "bad"``."""
     return shared_data / "bad"
+
+
+def wait_until(cond: Callable[[], bool], timeout_s: float = 60.0, poll_s: float = 0.1) -> None:
+    """Poll ``cond`` until it holds; fail the test after ``timeout_s`` seconds."""
+    t_end = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > t_end:
+            raise AssertionError(f"timed out after {timeout_s} s")
+        time.sleep(poll_s)

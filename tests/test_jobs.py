@@ -9,6 +9,7 @@ import pytest
 
 from neurotools.analyses.base import Result
 from neurotools.jobs import JobStore, RateSweepTask, make_executor
+from tests.conftest import wait_until
 
 HUMAN = "pynapple_sub-4_ses-4_ecephys+image.nwb"
 
@@ -104,14 +105,6 @@ def test_a_bicluster_job_shows_each_chain_live(tmp_path):
 
 
 # -- a job's own worker processes (chains side by side) -------------------------------------------
-def _wait_until(cond, timeout_s: float = 60.0) -> None:
-    t_end = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > t_end:
-            raise AssertionError("timed out")
-        time.sleep(0.1)
-
-
 @pytest.mark.timeout(120)
 def test_a_job_pool_ends_work_already_running_on_cancel(tmp_path):
     from neurotools.errors import Cancelled
@@ -121,7 +114,7 @@ def test_a_job_pool_ends_work_already_running_on_cancel(tmp_path):
     with pytest.raises(Cancelled):
         with job_worker_pool(2, tmp_path, poll_s=0.1) as pool:
             futures = [pool.submit(time.sleep, 300) for _ in range(2)]
-            _wait_until(lambda: all(f.running() for f in futures))
+            wait_until(lambda: all(f.running() for f in futures))
             (tmp_path / "cancel").touch()
             futures[0].result(timeout=60)   # the pool breaks when its processes end
     assert time.monotonic() - t0 < 60       # not the 300 s of the sleeps
@@ -135,7 +128,7 @@ def test_a_job_pool_stops_its_processes_when_the_job_fails(tmp_path):
     with pytest.raises(ValueError, match="another chain failed"):
         with job_worker_pool(1, tmp_path, poll_s=0.1) as pool:
             future = pool.submit(time.sleep, 300)
-            _wait_until(future.running)
+            wait_until(future.running)
             raise ValueError("another chain failed")
     assert (tmp_path / STOP_WORKERS).exists()
     assert time.monotonic() - t0 < 60       # the exit did not wait for the sleep
@@ -196,8 +189,8 @@ def test_a_bicluster_job_with_parallel_chains_reports_and_cancels_mid_chain(tmp_
         def iterations() -> list[int]:
             return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
 
-        _wait_until(lambda: len(iterations()) == 2 and min(iterations()) >= 5, 120)
-        _wait_until(lambda: "iterations" in store.status(job).message, 30)
+        wait_until(lambda: len(iterations()) == 2 and min(iterations()) >= 5, 120)
+        wait_until(lambda: "iterations" in store.status(job).message, 30)
         st = store.status(job)
         assert st.state == "running" and 0 < st.progress < 0.01
         assert "0/2 chains finished" in st.message, st.message

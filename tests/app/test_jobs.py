@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import BIG, ROOT, figures, upload
+from tests.conftest import wait_until
 
 
 def _jobs_page(at: AppTest) -> AppTest:
@@ -44,14 +43,6 @@ def test_unknown_job_id_is_one_clear_error(app):
     assert len(app.error) == 1 and "No job 'nope-123'" in app.error[0].value
 
 
-def _wait(cond, timeout_s: float = 60.0) -> None:
-    t_end = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > t_end:
-            raise AssertionError("timed out")
-        time.sleep(0.2)
-
-
 def test_progress_cancel_and_second_tab_with_local_processes(app, nwb_dir, monkeypatch):
     """The default executor (local processes): progress is polled, cancel stops the worker."""
     monkeypatch.setenv("NEUROTOOLS_EXECUTOR", "process")
@@ -65,7 +56,7 @@ def test_progress_cancel_and_second_tab_with_local_processes(app, nwb_dir, monke
     job_id = app.query_params["job"]
     store = _shared._job_store(str(_shared.jobs_root()))
     try:
-        _wait(lambda: store.status(job_id).progress > 0)
+        wait_until(lambda: store.status(job_id).progress > 0)
         app.run()
         bars = app.get("progress")
         assert len(bars) == 1 and 0 <= bars[0].proto.value <= 100
@@ -77,7 +68,7 @@ def test_progress_cancel_and_second_tab_with_local_processes(app, nwb_dir, monke
         assert len(tab.get("progress")) == 1
         app.button(key=f"job_cancel_{job_id}").click().run()
         assert not app.exception
-        _wait(lambda: store.status(job_id).state == "cancelled", 30)
+        wait_until(lambda: store.status(job_id).state == "cancelled", 30)
         app.run()
         assert any("was cancelled" in w.value for w in app.warning)
         assert store.result(job_id) is None
