@@ -184,6 +184,17 @@ def job_worker_pool(workers: int, job_dir: str | os.PathLike | None = None,
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _on_dask_worker() -> bool:
+    """Whether this code runs as a task on a Dask worker."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
 # -- tasks ------------------------------------------------------------------------------------------
 @dataclass
 class AnalysisTask:
@@ -191,7 +202,8 @@ class AnalysisTask:
 
     ``workers`` > 1 runs the analysis's independent fits (bi-clustering chains, restarts) in
     that many processes of the job's own (:func:`job_worker_pool`); results do not depend on it.
-    In a daemonic worker (a Dask worker), which cannot start processes, they run in the job.
+    A job running on a Dask worker sends them to the same cluster instead; in another daemonic
+    process, which cannot start processes, they run in the job.
     """
 
     analysis: str
@@ -214,8 +226,16 @@ class AnalysisTask:
 
         params = get_analysis(self.analysis).Params.from_dict(self.params)
         workers = int(self.workers)
+        if workers > 1 and _on_dask_worker():
+            # the job is a Dask task: send its fits to the same cluster (the task secedes from
+            # the worker's thread pool while it waits for them)
+            from distributed import worker_client
+
+            with worker_client() as client:
+                return run_on_files(self.analysis, params, self.paths, self.seed, self.device,
+                                    progress, executor=client.get_executor(pure=False))
         if workers > 1 and multiprocessing.current_process().daemon:
-            # e.g. a Dask worker: daemonic processes cannot start processes of their own
+            # daemonic processes cannot start processes of their own
             workers = 1
             progress(0.0, "this worker cannot start processes: the fits run one after the other")
         if workers <= 1:
@@ -311,8 +331,9 @@ class _JobProgress:
         self.job_dir = job_dir
         self.min_interval_s = min_interval_s
         self._last = 0.0
-        #: where analyses write live traces (read back by :meth:`JobStore.live`)
-        self.live = LiveTraceSink(str(job_dir / "live"))
+        #: where analyses write live traces (read back by :meth:`JobStore.live`); fits that
+        #: write them stop on the job's cancel flag even in other processes
+        self.live = LiveTraceSink(str(job_dir / "live"), stop_file=str(job_dir / "cancel"))
 
     def __call__(self, fraction: float, message: str = "") -> None:
         if (self.job_dir / "cancel").exists():

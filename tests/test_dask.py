@@ -5,6 +5,8 @@ One ``distributed.LocalCluster`` (2 worker processes, 1 thread each) serves the 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -91,14 +93,18 @@ def test_unreachable_scheduler_is_a_user_error(monkeypatch):
         make_executor(f"dask://127.0.0.1:{port}")
 
 
-def test_a_bicluster_job_asking_for_processes_runs_on_a_daemonic_dask_worker(dask_executor,
-                                                                              tmp_path):
+def _bicluster_file(tmp_path, n_bins: int = 60):
     from neurotools.analyses.biclustering import SimParams, simulate
     from neurotools.data.nwb_writer import write_nwb
+
+    return write_nwb(simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=n_bins), seed=2),
+                     tmp_path / "sim.nwb")
+
+
+def test_a_bicluster_job_on_dask_sends_its_chains_to_the_cluster(dask_executor, tmp_path):
     from neurotools.jobs import AnalysisTask, JobStore
 
-    path = write_nwb(simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=60), seed=2),
-                     tmp_path / "sim.nwb")
+    path = _bicluster_file(tmp_path)
     store = JobStore(tmp_path / "jobs")
     params = {"iterations": 6, "burn_in": 2, "chains": 2, "max_states": 3}
     on_dask = store.submit(AnalysisTask("bicluster", [str(path)], params, seed=5, workers=2),
@@ -107,6 +113,34 @@ def test_a_bicluster_job_asking_for_processes_runs_on_a_daemonic_dask_worker(das
     inline = store.submit(AnalysisTask("bicluster", [str(path)], params, seed=5),
                           make_executor("inline"))
     _same_arrays(store.result(inline), store.result(on_dask))
+    # the job task and its two chains ran as separate tasks on the cluster
+    tasks = dask_executor.client.run_on_scheduler(
+        lambda dask_scheduler: sorted(k if isinstance(k, str) else k[0]
+                                      for k in dask_scheduler.task_prefixes))
+    assert any("execute_job" in t for t in tasks) and any("run_chain_item" in t for t in tasks), tasks
+
+
+@pytest.mark.timeout(300)
+def test_a_bicluster_job_on_dask_cancels_its_running_chains(dask_executor, tmp_path):
+    from neurotools.jobs import AnalysisTask, JobStore
+    from tests.conftest import wait_until
+
+    path = _bicluster_file(tmp_path, n_bins=300)
+    store = JobStore(tmp_path / "jobs")
+    params = {"iterations": 100000, "burn_in": 10, "chains": 2, "max_states": 3}
+    job = store.submit(AnalysisTask("bicluster", [str(path)], params, workers=2), dask_executor)
+
+    def iterations() -> list[int]:
+        return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
+
+    wait_until(lambda: len(iterations()) == 2 and min(iterations()) >= 5, 120)
+    wait_until(lambda: "chains finished" in store.status(job).message, 30)
+    store.cancel(job)
+    assert store.wait(job, timeout_s=60).state == "cancelled"
+    time.sleep(2)
+    stopped = iterations()
+    time.sleep(3)                     # the chains on the workers have stopped too
+    assert iterations() == stopped and max(stopped) < 100000
 
 
 def test_a_job_store_job_runs_on_the_cluster(dask_executor, nwb_dir, tmp_path):

@@ -92,3 +92,20 @@ def test_chains_in_worker_processes_write_their_traces_too(tmp_path):
     for c, t in enumerate(traces):
         assert np.allclose(t["y"]["log_joint"], res.arrays["logjoint_traces"][c])
     assert json.loads((tmp_path / "live" / "chain_002.json").read_text())["label"] == "chain 2"
+
+
+def test_a_writer_stops_its_fit_once_the_stop_file_exists(tmp_path):
+    import pytest
+
+    from neurotools.errors import Cancelled
+
+    stop = tmp_path / "cancel"
+    w = LiveTraceSink(str(tmp_path / "live"), stop_file=str(stop)).writer("c", "chain 1", 10)
+    w.min_interval_s = 0.0
+    w.add(1, v=1.0)
+    w.add(2, v=2.0)
+    stop.touch()
+    with pytest.raises(Cancelled):
+        w.add(3, v=3.0)
+    (t,) = read_live_traces(tmp_path / "live")
+    assert t["x"][-1] == 3                  # the last point was still written

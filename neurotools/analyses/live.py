@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurotools.errors import Cancelled
+
 
 @dataclass
 class LiveTraceWriter:
@@ -32,12 +34,17 @@ class LiveTraceWriter:
         Expected last x (e.g. the number of iterations), for progress.
     units : dict of str to str
         Unit of each y value (e.g. ``{"log_joint": "nats"}``).
+    stop_file : str, optional
+        A flag file (a job's ``cancel``): once it exists, :meth:`add` raises
+        :class:`~neurotools.errors.Cancelled` at its next write, so that a fit running in
+        another process or on a Dask worker stops too.
     """
 
     path: str
     label: str
     total: int
     units: dict[str, str] = field(default_factory=dict)
+    stop_file: str | None = None
     min_interval_s: float = 1.0
     max_points: int = 400
     _x: list = field(default_factory=list, repr=False)
@@ -52,6 +59,11 @@ class LiveTraceWriter:
 
         Memory stays bounded: every ``stride``-th point is kept, and when more than
         ``2 * max_points`` are held every other one is dropped and the stride doubles.
+
+        Raises
+        ------
+        Cancelled
+            At a write, when ``stop_file`` exists.
         """
         point = (float(x), {k: float(v) for k, v in values.items()})
         self._last_point = point
@@ -68,6 +80,8 @@ class LiveTraceWriter:
         if now - self._last >= self.min_interval_s:
             self._last = now
             self.flush()
+            if self.stop_file and os.path.exists(self.stop_file):
+                raise Cancelled()
 
     def flush(self) -> None:
         """Write the kept points (at most ``max_points``, and always the latest one) now; a
@@ -98,16 +112,18 @@ class LiveTraceWriter:
 
 @dataclass(frozen=True)
 class LiveTraceSink:
-    """A folder that collects live traces, one file per series."""
+    """A folder that collects live traces, one file per series; its writers stop their fit
+    once ``stop_file`` exists (see :class:`LiveTraceWriter`)."""
 
     directory: str
+    stop_file: str | None = None
 
     def writer(self, key: str, label: str, total: int, units: dict[str, str] | None = None,
                ) -> LiveTraceWriter:
         """A writer for the series ``key`` (file ``<key>.json``; key made filename-safe)."""
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", key)
         return LiveTraceWriter(str(Path(self.directory) / f"{safe}.json"), label, int(total),
-                               dict(units or {}))
+                               dict(units or {}), self.stop_file)
 
 
 def live_sink(progress: Any) -> LiveTraceSink | None:
