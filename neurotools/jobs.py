@@ -129,16 +129,39 @@ def make_executor(spec: str = "process", max_workers: int | None = None) -> Exec
 STOP_WORKERS = ".stop_workers"
 
 
-def _exit_when_flagged(flags: tuple[str, ...], poll_s: float) -> None:
+def stop_flags(job_dir: str | os.PathLike | None) -> tuple[str, ...]:
+    """The files whose existence tells a job's fits to stop: its ``cancel`` and
+    :data:`STOP_WORKERS` flags (none without a job folder)."""
+    if job_dir is None:
+        return ()
+    return str(Path(job_dir) / "cancel"), str(Path(job_dir) / STOP_WORKERS)
+
+
+def _exit_when_flagged(flags: tuple[str, ...], parent_pid: int, poll_s: float) -> None:
     """Initializer of a job's worker processes: a daemon thread ends the process as soon as one
-    of ``flags`` (file paths) exists, so a cancel stops work that is already running."""
+    of ``flags`` (file paths) exists, so a cancel stops work that is already running, or when
+    the job's process is gone (killed, so that it could not set a flag)."""
 
     def watch() -> None:
-        while not any(os.path.exists(f) for f in flags):
+        while os.getppid() == parent_pid and not any(os.path.exists(f) for f in flags):
             time.sleep(poll_s)
         os._exit(0)
 
     threading.Thread(target=watch, name="neurotools-stop-watch", daemon=True).start()
+
+
+@contextmanager
+def _stop_fits_on_error(job_dir: str | os.PathLike | None) -> Iterator[None]:
+    """Set the job's :data:`STOP_WORKERS` flag when the body raises (then re-raise)."""
+    try:
+        yield
+    except BaseException:
+        if job_dir is not None:
+            try:
+                (Path(job_dir) / STOP_WORKERS).touch()
+            except OSError:
+                pass                    # the folder is gone: the fits' own checks cannot help
+        raise
 
 
 @contextmanager
@@ -149,11 +172,12 @@ def job_worker_pool(workers: int, job_dir: str | os.PathLike | None = None,
     Parameters
     ----------
     workers : int
-        Number of processes.
+        Number of processes (started as work arrives, so never more than the fits).
     job_dir : path, optional
         The job's folder. Its ``cancel`` flag ends the processes within ``poll_s`` seconds,
         even in the middle of a fit, and the job ends as cancelled; when the job stops for any
-        other reason the processes are ended the same way.
+        other reason the processes are ended the same way. They also end when the process
+        that opened the pool dies.
     poll_s : float
         Seconds between the processes' looks at the flags.
 
@@ -161,24 +185,25 @@ def job_worker_pool(workers: int, job_dir: str | os.PathLike | None = None,
     ------
     concurrent.futures.Executor
     """
-    flags = () if job_dir is None else (str(Path(job_dir) / "cancel"),
-                                         str(Path(job_dir) / STOP_WORKERS))
     # spawned, not forked: the caller may be a threaded process (the app's server in tests)
     pool = ProcessPoolExecutor(max_workers=int(workers), initializer=_exit_when_flagged,
-                               initargs=(flags, poll_s),
+                               initargs=(stop_flags(job_dir), os.getpid(), poll_s),
                                mp_context=multiprocessing.get_context("spawn"))
     try:
-        yield pool
-    except BrokenProcessPool:
-        if job_dir is not None and (Path(job_dir) / "cancel").exists():
-            raise Cancelled() from None
-        raise UserError(
-            "A worker process of this job stopped unexpectedly (out of memory?); run it again "
-            "with fewer parallel processes."
-        ) from None
+        with _stop_fits_on_error(job_dir):
+            try:
+                yield pool
+            except BrokenProcessPool as exc:
+                if job_dir is not None and (Path(job_dir) / "cancel").exists():
+                    raise Cancelled() from None
+                raise UserError(
+                    f"A worker process of this job stopped unexpectedly ({exc}); if it ran out "
+                    "of memory, run it again with fewer parallel processes."
+                ) from exc
     except BaseException:
-        if job_dir is not None:
-            (Path(job_dir) / STOP_WORKERS).touch()
+        if job_dir is None or not Path(job_dir, STOP_WORKERS).exists():
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()     # no flag could reach them: end them directly
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -231,7 +256,8 @@ class AnalysisTask:
             # the worker's thread pool while it waits for them)
             from distributed import worker_client
 
-            with worker_client() as client:
+            with _stop_fits_on_error(getattr(progress, "job_dir", None)), \
+                    worker_client() as client:
                 return run_on_files(self.analysis, params, self.paths, self.seed, self.device,
                                     progress, executor=client.get_executor(pure=False))
         if workers > 1 and multiprocessing.current_process().daemon:
@@ -333,7 +359,7 @@ class _JobProgress:
         self._last = 0.0
         #: where analyses write live traces (read back by :meth:`JobStore.live`); fits that
         #: write them stop on the job's cancel flag even in other processes
-        self.live = LiveTraceSink(str(job_dir / "live"), stop_file=str(job_dir / "cancel"))
+        self.live = LiveTraceSink(str(job_dir / "live"), stop_files=stop_flags(job_dir))
 
     def __call__(self, fraction: float, message: str = "") -> None:
         if (self.job_dir / "cancel").exists():
@@ -422,7 +448,8 @@ class JobStore:
         d = self.job_dir(job_id)
         (d / "cancel").touch()
         fut = self._futures.get(job_id)
-        if fut is not None and fut.cancel():
+        # only a queued job: some executors' futures (Dask's) cancel even while running
+        if fut is not None and _read_status(d).state == "queued" and fut.cancel():
             _update(d, state="cancelled", message="cancelled before it started")
 
     def result(self, job_id: str) -> Result | None:

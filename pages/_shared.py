@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import secrets
+import sys
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -616,8 +617,8 @@ def show_error(exc: BaseException) -> None:
 
 
 
-#: Most processes a job's form offers for its independent fits.
-MAX_JOB_WORKERS = 64
+#: Most processes a job's form offers for its independent fits (Windows allows 61 per pool).
+MAX_JOB_WORKERS = 61 if sys.platform == "win32" else 64
 
 
 def default_job_workers() -> int:

@@ -173,6 +173,39 @@ def test_bicluster_chains_in_the_jobs_own_processes_match_the_inline_job(tmp_pat
     traces = store.live(parallel)
     assert [t["label"] for t in traces] == ["chain 1", "chain 2"]
     assert [t["x"][-1] for t in traces] == [12, 12]
+    # with workers > 1 the chains go through the executor (progress counts finished chains)
+    messages = []
+    AnalysisTask("bicluster", [str(path)], params, seed=3, workers=2).run(
+        lambda fraction, message="": messages.append(message))
+    assert any("2/2 chains finished" in m for m in messages), messages
+
+
+@pytest.mark.timeout(300)
+def test_the_jobs_processes_end_when_the_job_process_is_killed(tmp_path):
+    import os
+    import signal
+
+    from neurotools.jobs import AnalysisTask
+
+    path = _bicluster_file(tmp_path, n_bins=300)
+    store = JobStore(tmp_path / "jobs")
+    params = {"iterations": 100000, "burn_in": 10, "chains": 2, "max_states": 3}
+    ex = make_executor("process", max_workers=1)
+    try:
+        job = store.submit(AnalysisTask("bicluster", [str(path)], params, workers=2), ex)
+
+        def iterations() -> list[int]:
+            return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
+
+        wait_until(lambda: len(iterations()) == 2 and min(iterations()) >= 5, 120)
+        os.kill(store.status(job).pid, signal.SIGKILL)     # no flag can be set now
+        time.sleep(3)
+        stopped = iterations()
+        time.sleep(3)                      # the orphaned chain processes have ended too
+        assert iterations() == stopped and max(stopped) < 100000
+        assert store.status(job).state == "failed"
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
 
 
 @pytest.mark.timeout(300)

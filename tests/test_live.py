@@ -100,7 +100,7 @@ def test_a_writer_stops_its_fit_once_the_stop_file_exists(tmp_path):
     from neurotools.errors import Cancelled
 
     stop = tmp_path / "cancel"
-    w = LiveTraceSink(str(tmp_path / "live"), stop_file=str(stop)).writer("c", "chain 1", 10)
+    w = LiveTraceSink(str(tmp_path / "live"), stop_files=(str(stop),)).writer("c", "chain 1", 10)
     w.min_interval_s = 0.0
     w.add(1, v=1.0)
     w.add(2, v=2.0)

@@ -34,8 +34,8 @@ class LiveTraceWriter:
         Expected last x (e.g. the number of iterations), for progress.
     units : dict of str to str
         Unit of each y value (e.g. ``{"log_joint": "nats"}``).
-    stop_file : str, optional
-        A flag file (a job's ``cancel``): once it exists, :meth:`add` raises
+    stop_files : tuple of str
+        Flag files (a job's ``cancel`` and stop flags): once one exists, :meth:`add` raises
         :class:`~neurotools.errors.Cancelled` at its next write, so that a fit running in
         another process or on a Dask worker stops too.
     """
@@ -44,7 +44,7 @@ class LiveTraceWriter:
     label: str
     total: int
     units: dict[str, str] = field(default_factory=dict)
-    stop_file: str | None = None
+    stop_files: tuple[str, ...] = ()
     min_interval_s: float = 1.0
     max_points: int = 400
     _x: list = field(default_factory=list, repr=False)
@@ -63,7 +63,7 @@ class LiveTraceWriter:
         Raises
         ------
         Cancelled
-            At a write, when ``stop_file`` exists.
+            At a write, when one of ``stop_files`` exists.
         """
         point = (float(x), {k: float(v) for k, v in values.items()})
         self._last_point = point
@@ -80,7 +80,7 @@ class LiveTraceWriter:
         if now - self._last >= self.min_interval_s:
             self._last = now
             self.flush()
-            if self.stop_file and os.path.exists(self.stop_file):
+            if any(os.path.exists(f) for f in self.stop_files):
                 raise Cancelled()
 
     def flush(self) -> None:
@@ -113,17 +113,17 @@ class LiveTraceWriter:
 @dataclass(frozen=True)
 class LiveTraceSink:
     """A folder that collects live traces, one file per series; its writers stop their fit
-    once ``stop_file`` exists (see :class:`LiveTraceWriter`)."""
+    once one of ``stop_files`` exists (see :class:`LiveTraceWriter`)."""
 
     directory: str
-    stop_file: str | None = None
+    stop_files: tuple[str, ...] = ()
 
     def writer(self, key: str, label: str, total: int, units: dict[str, str] | None = None,
                ) -> LiveTraceWriter:
         """A writer for the series ``key`` (file ``<key>.json``; key made filename-safe)."""
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", key)
         return LiveTraceWriter(str(Path(self.directory) / f"{safe}.json"), label, int(total),
-                               dict(units or {}), self.stop_file)
+                               dict(units or {}), tuple(self.stop_files))
 
 
 def live_sink(progress: Any) -> LiveTraceSink | None:
