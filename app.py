@@ -20,20 +20,29 @@ ANALYSIS_PAGES = (
     ("neuroformer", "Neuroformer", ":material/psychology:"),
 )
 
-st.set_page_config(page_title="neurotools", page_icon=":material/neurology:", layout="wide")
 
-data_pages = [
-    st.Page("pages/load.py", title="Load", icon=":material/upload_file:", default=True),
-    st.Page("pages/explore.py", title="Explore", icon=":material/monitoring:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
-]
-analysis_pages = [
-    st.Page(f"pages/{stem}.py", title=title, icon=icon)
-    for stem, title, icon in ANALYSIS_PAGES
-    if (PAGES_DIR / f"{stem}.py").exists()
-]
-sections = {"Data": data_pages}
-if analysis_pages:
-    sections["Analyses"] = analysis_pages
-st.navigation(sections).run()
+def main() -> None:
+    """Configure the page and run the navigation (the page the user chose)."""
+    st.set_page_config(page_title="neurotools", page_icon=":material/neurology:", layout="wide")
+
+    data_pages = [
+        st.Page("pages/load.py", title="Load", icon=":material/upload_file:", default=True),
+        st.Page("pages/explore.py", title="Explore", icon=":material/monitoring:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("pages/jobs.py", title="Jobs", icon=":material/pending_actions:"),
+    ]
+    analysis_pages = [
+        st.Page(f"pages/{stem}.py", title=title, icon=icon)
+        for stem, title, icon in ANALYSIS_PAGES
+        if (PAGES_DIR / f"{stem}.py").exists()
+    ]
+    sections = {"Data": data_pages}
+    if analysis_pages:
+        sections["Analyses"] = analysis_pages
+    st.navigation(sections).run()
+
+
+# Streamlit runs this file as __main__. Worker processes that jobs spawn re-import the main
+# script as __mp_main__: they must not build the UI.
+if __name__ == "__main__":
+    main()

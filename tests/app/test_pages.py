@@ -34,3 +34,18 @@ def test_analysis_page_renders_with_a_recording(app, nwb_dir, stem):
     app.switch_page(f"pages/{stem}.py").run()
     assert not app.exception, [e.value for e in app.exception]
     assert app.title and not app.error
+
+
+def test_worker_processes_that_import_the_main_script_build_no_ui(monkeypatch):
+    # spawned job processes re-import Streamlit's main script under the name __mp_main__
+    import runpy
+
+    import streamlit as st
+
+    def fail(*args, **kwargs):
+        raise AssertionError("app.py built its UI in a worker process")
+
+    monkeypatch.setattr(st, "navigation", fail)
+    monkeypatch.setattr(st, "set_page_config", fail)
+    names = runpy.run_path(str(ROOT / "app.py"), run_name="__mp_main__")
+    assert "main" in names and names["ANALYSIS_PAGES"]
