@@ -5,8 +5,6 @@ One ``distributed.LocalCluster`` (2 worker processes, 1 thread each) serves the 
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -122,28 +120,17 @@ def test_a_bicluster_job_on_dask_sends_its_chains_to_the_cluster(dask_executor, 
 
 @pytest.mark.timeout(300)
 def test_a_bicluster_job_on_dask_cancels_its_running_chains(dask_executor, tmp_path):
-    from neurotools.jobs import AnalysisTask, JobStore
     from tests.conftest import wait_until
+    from tests.long_jobs import assert_chains_stopped, start_long_bicluster_job
 
-    path = _bicluster_file(tmp_path, n_bins=300)
-    store = JobStore(tmp_path / "jobs")
-    params = {"iterations": 100000, "burn_in": 10, "chains": 2, "max_states": 3}
-    job = store.submit(AnalysisTask("bicluster", [str(path)], params, workers=2), dask_executor)
-
-    def iterations() -> list[int]:
-        return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
-
-    wait_until(lambda: len(iterations()) == 2 and min(iterations()) >= 5, 120)
+    store, job = start_long_bicluster_job(tmp_path, dask_executor)
     wait_until(lambda: "chains finished" in store.status(job).message, 30)
     store.cancel(job)
     # the job was running: not "cancelled before it started", though Dask's future cancels
     assert "before it started" not in store.status(job).message
     wait_until(lambda: store.status(job).message == "cancelled by the user", 60)
     assert store.status(job).state == "cancelled"
-    time.sleep(2)
-    stopped = iterations()
-    time.sleep(3)                     # the chains on the workers have stopped too
-    assert iterations() == stopped and max(stopped) < 100000
+    assert_chains_stopped(store, job)        # the chains on the workers have stopped too
 
 
 def test_a_job_store_job_runs_on_the_cluster(dask_executor, nwb_dir, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from neurotools.analyses.base import Result
 from neurotools.jobs import JobStore, RateSweepTask, make_executor
 from tests.conftest import wait_until
+from tests.long_jobs import assert_chains_stopped, start_long_bicluster_job
 
 HUMAN = "pynapple_sub-4_ses-4_ecephys+image.nwb"
 
@@ -185,24 +186,11 @@ def test_the_jobs_processes_end_when_the_job_process_is_killed(tmp_path):
     import os
     import signal
 
-    from neurotools.jobs import AnalysisTask
-
-    path = _bicluster_file(tmp_path, n_bins=300)
-    store = JobStore(tmp_path / "jobs")
-    params = {"iterations": 100000, "burn_in": 10, "chains": 2, "max_states": 3}
     ex = make_executor("process", max_workers=1)
     try:
-        job = store.submit(AnalysisTask("bicluster", [str(path)], params, workers=2), ex)
-
-        def iterations() -> list[int]:
-            return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
-
-        wait_until(lambda: len(iterations()) == 2 and min(iterations()) >= 5, 120)
+        store, job = start_long_bicluster_job(tmp_path, ex)
         os.kill(store.status(job).pid, signal.SIGKILL)     # no flag can be set now
-        time.sleep(3)
-        stopped = iterations()
-        time.sleep(3)                      # the orphaned chain processes have ended too
-        assert iterations() == stopped and max(stopped) < 100000
+        assert_chains_stopped(store, job, settle_s=3.0)     # the orphaned chains ended too
         assert store.status(job).state == "failed"
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
@@ -210,19 +198,9 @@ def test_the_jobs_processes_end_when_the_job_process_is_killed(tmp_path):
 
 @pytest.mark.timeout(300)
 def test_a_bicluster_job_with_parallel_chains_reports_and_cancels_mid_chain(tmp_path):
-    from neurotools.jobs import AnalysisTask
-
-    path = _bicluster_file(tmp_path, n_bins=300)
-    store = JobStore(tmp_path / "jobs")
-    params = {"iterations": 100000, "burn_in": 10, "chains": 2, "max_states": 3}
     ex = make_executor("process", max_workers=1)
     try:
-        job = store.submit(AnalysisTask("bicluster", [str(path)], params, workers=2), ex)
-
-        def iterations() -> list[int]:
-            return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
-
-        wait_until(lambda: len(iterations()) == 2 and min(iterations()) >= 5, 120)
+        store, job = start_long_bicluster_job(tmp_path, ex)
         wait_until(lambda: "iterations" in store.status(job).message, 30)
         st = store.status(job)
         assert st.state == "running" and 0 < st.progress < 0.01
@@ -231,9 +209,6 @@ def test_a_bicluster_job_with_parallel_chains_reports_and_cancels_mid_chain(tmp_
         st = store.wait(job, timeout_s=60)
         assert st.state == "cancelled"
         assert store.result(job) is None
-        stopped = iterations()
-        time.sleep(3)                         # the chains' processes are gone: no more iterations
-        assert iterations() == stopped
-        assert max(stopped) < 100000
+        assert_chains_stopped(store, job, settle_s=0.0)   # the chains' processes are gone
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
