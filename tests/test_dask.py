@@ -91,18 +91,11 @@ def test_unreachable_scheduler_is_a_user_error(monkeypatch):
         make_executor(f"dask://127.0.0.1:{port}")
 
 
-def _bicluster_file(tmp_path, n_bins: int = 60):
-    from neurotools.analyses.biclustering import SimParams, simulate
-    from neurotools.data.nwb_writer import write_nwb
-
-    return write_nwb(simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=n_bins), seed=2),
-                     tmp_path / "sim.nwb")
-
-
 def test_a_bicluster_job_on_dask_sends_its_chains_to_the_cluster(dask_executor, tmp_path):
     from neurotools.jobs import AnalysisTask, JobStore
+    from tests.bicluster_jobs import bicluster_file
 
-    path = _bicluster_file(tmp_path)
+    path = bicluster_file(tmp_path, n_bins=60)
     store = JobStore(tmp_path / "jobs")
     params = {"iterations": 6, "burn_in": 2, "chains": 2, "max_states": 3}
     on_dask = store.submit(AnalysisTask("bicluster", [str(path)], params, seed=5, workers=2),
@@ -120,8 +113,8 @@ def test_a_bicluster_job_on_dask_sends_its_chains_to_the_cluster(dask_executor, 
 
 @pytest.mark.timeout(300)
 def test_a_bicluster_job_on_dask_cancels_its_running_chains(dask_executor, tmp_path):
+    from tests.bicluster_jobs import assert_chains_stopped, start_long_bicluster_job
     from tests.conftest import wait_until
-    from tests.long_jobs import assert_chains_stopped, start_long_bicluster_job
 
     store, job = start_long_bicluster_job(tmp_path, dask_executor)
     wait_until(lambda: "chains finished" in store.status(job).message, 30)

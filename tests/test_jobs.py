@@ -9,8 +9,8 @@ import pytest
 
 from neurotools.analyses.base import Result
 from neurotools.jobs import JobStore, RateSweepTask, make_executor
+from tests.bicluster_jobs import assert_chains_stopped, bicluster_file, start_long_bicluster_job
 from tests.conftest import wait_until
-from tests.long_jobs import assert_chains_stopped, start_long_bicluster_job
 
 HUMAN = "pynapple_sub-4_ses-4_ecephys+image.nwb"
 
@@ -86,11 +86,9 @@ def test_result_save_is_atomic_and_bit_for_bit(tmp_path):
 
 
 def test_a_bicluster_job_shows_each_chain_live(tmp_path):
-    from neurotools.analyses.biclustering import SimParams, simulate
-    from neurotools.data.nwb_writer import write_nwb
     from neurotools.jobs import AnalysisTask
 
-    path = write_nwb(simulate(SimParams(n_neurons=9, n_bins=100), seed=1), tmp_path / "sim.nwb")
+    path = bicluster_file(tmp_path)
     store = JobStore(tmp_path / "jobs")
     params = {"iterations": 12, "burn_in": 4, "chains": 2, "max_states": 3}
     job = store.submit(AnalysisTask("bicluster", [str(path)], params), make_executor("inline"))
@@ -147,18 +145,11 @@ def test_a_job_pool_process_that_dies_is_one_clear_error(tmp_path):
             pool.submit(os._exit, 3).result(timeout=60)
 
 
-def _bicluster_file(tmp_path, n_bins: int = 100):
-    from neurotools.analyses.biclustering import SimParams, simulate
-    from neurotools.data.nwb_writer import write_nwb
-
-    return write_nwb(simulate(SimParams(n_neurons=9, n_bins=n_bins), seed=1), tmp_path / "sim.nwb")
-
-
 @pytest.mark.timeout(300)
 def test_bicluster_chains_in_the_jobs_own_processes_match_the_inline_job(tmp_path):
     from neurotools.jobs import AnalysisTask
 
-    path = _bicluster_file(tmp_path)
+    path = bicluster_file(tmp_path)
     store = JobStore(tmp_path / "jobs")
     params = {"iterations": 12, "burn_in": 4, "chains": 2, "max_states": 3}
     inline = store.submit(AnalysisTask("bicluster", [str(path)], params, seed=3),

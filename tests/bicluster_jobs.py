@@ -1,4 +1,5 @@
-"""Helpers for tests that start a long bi-clustering job and stop it (cancel, a killed process)."""
+"""Helpers for job tests on a small simulated bi-clustering recording: the file, and a long job
+to stop (cancel, a killed process)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ from tests.conftest import wait_until
 LONG_ITERATIONS = 100_000
 
 
+def bicluster_file(tmp_path: Path, n_bins: int = 100) -> Path:
+    """The bi-clustering simulation with 9 neurons and ``n_bins`` bins (seed 1), as NWB."""
+    from neurotools.analyses.biclustering import SimParams, simulate
+    from neurotools.data.nwb_writer import write_nwb
+
+    return write_nwb(simulate(SimParams(n_neurons=9, n_bins=n_bins), seed=1),
+                     tmp_path / "sim.nwb")
+
+
 def chain_iterations(store: JobStore, job: str) -> list[int]:
     """The last iteration each chain's live trace reports (0 before its first write)."""
     return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
@@ -20,10 +30,7 @@ def chain_iterations(store: JobStore, job: str) -> list[int]:
 
 def start_long_bicluster_job(tmp_path: Path, executor: Executor) -> tuple[JobStore, str]:
     """Submit a 2-chain bi-clustering job with 2 workers; return once both chains iterate."""
-    from neurotools.analyses.biclustering import SimParams, simulate
-    from neurotools.data.nwb_writer import write_nwb
-
-    path = write_nwb(simulate(SimParams(n_neurons=9, n_bins=300), seed=1), tmp_path / "long.nwb")
+    path = bicluster_file(tmp_path, n_bins=300)
     store = JobStore(tmp_path / "jobs")
     params = {"iterations": LONG_ITERATIONS, "burn_in": 10, "chains": 2, "max_states": 3}
     job = store.submit(AnalysisTask("bicluster", [str(path)], params, workers=2), executor)
