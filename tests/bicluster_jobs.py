@@ -7,6 +7,7 @@ import time
 from concurrent.futures import Executor
 from pathlib import Path
 
+from neurotools.analyses.live import latest_x
 from neurotools.jobs import AnalysisTask, JobStore
 from tests.conftest import wait_until
 
@@ -25,7 +26,7 @@ def bicluster_file(tmp_path: Path, n_bins: int = 100) -> Path:
 
 def chain_iterations(store: JobStore, job: str) -> list[int]:
     """The last iteration each chain's live trace reports (0 before its first write)."""
-    return [int(t["x"][-1]) if t.get("x") else 0 for t in store.live(job)]
+    return latest_x(store.live(job))
 
 
 def start_long_bicluster_job(tmp_path: Path, executor: Executor) -> tuple[JobStore, str]:

@@ -150,3 +150,9 @@ def read_live_traces(directory: str | Path) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
     return out
+
+
+def latest_x(traces: list[dict[str, Any]]) -> list[int]:
+    """The last x of each series from :func:`read_live_traces` (e.g. the iteration a chain has
+    reached), 0 for a series without points yet."""
+    return [int(t["x"][-1]) if t.get("x") else 0 for t in traces]

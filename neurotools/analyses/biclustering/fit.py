@@ -30,7 +30,7 @@ from neurotools.analyses.biclustering.summaries import (
     relabel,
     split_rhat,
 )
-from neurotools.analyses.live import LiveTraceWriter, live_sink, read_live_traces
+from neurotools.analyses.live import LiveTraceWriter, latest_x, live_sink, read_live_traces
 from neurotools.data.binning import neural_matrix
 from neurotools.data.recording import Recording
 from neurotools.errors import UserError
@@ -286,7 +286,7 @@ def _live_iterations(directory: str, iterations: int,
 
     def poll() -> tuple[float, str]:
         traces = read_live_traces(directory)
-        done = [int(t["x"][-1]) if t.get("x") else 0 for t in traces][:chains]
+        done = latest_x(traces)[:chains]
         if not done:
             return 0.0, ""
         done += [0] * (chains - len(done))
