@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from threadpoolctl import threadpool_limits
 
 from neurotools.analyses.base import Progress, Result, inputs_of, parallel_map, sub_progress
 from neurotools.analyses.biclustering.params import BiclusterParams
@@ -31,6 +30,7 @@ from neurotools.analyses.biclustering.summaries import (
     split_rhat,
 )
 from neurotools.analyses.live import LiveTraceWriter, latest_x, live_sink, read_live_traces
+from neurotools.blas_threads import one_blas_thread
 from neurotools.data.binning import neural_matrix
 from neurotools.data.recording import Recording
 from neurotools.errors import UserError
@@ -115,9 +115,10 @@ def run_chain(job: ChainJob, progress: Progress | None = None) -> ChainOutput:
 
     The chain runs with BLAS limited to one thread: its linear algebra is on small blocks, and
     chains run in parallel processes, so BLAS threads would only compete for the same cores (a
-    threaded banded Cholesky slowed by 100x or more when the cores were busy).
+    threaded banded Cholesky slowed by 100x or more when the cores were busy). Chains that
+    share a process as threads (a Dask worker with several threads) share the limit.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _run_chain(job, progress)
 
 
