@@ -46,7 +46,9 @@ if "n_major_states_mode" in m:
               help="States that hold at least "
                    f"{result.info.get('major_state_min_bins', '?')} bins in a draw: chains often "
                    "differ only in short states of a few bins.")
-c4.metric("R-hat (log-lik)", f"{m.get('rhat_loglik', float('nan')):.3f}")
+c4.metric("R-hat (log-lik)", figs.format_rhat(m.get("rhat_loglik")),
+          help="Split R-hat of the log-likelihood across the chains (< 1.05: the chains agree); "
+               "not defined with too few kept draws.")
 
 tabs = st.tabs(["Neurons", "States", "Posteriors", "Latents", "Diagnostics"])
 with tabs[0]:

@@ -17,6 +17,55 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
            "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 #: Most spikes drawn in the state raster.
 MAX_SPIKES = 200_000
+#: Spike colours of alternate neuron clusters in the state raster (apart from the state colours).
+CLUSTER_SHADES = ("#1a1a1a", "#8a8a8a")
+
+
+def thin_spike_trains(trains: list[np.ndarray], max_spikes: int
+                      ) -> tuple[list[np.ndarray], int | None]:
+    """Thin the busiest spike trains evenly over time so that all together hold ``max_spikes``.
+
+    Parameters
+    ----------
+    trains : list of ndarray
+        Spike times (s) per neuron, sorted.
+    max_spikes : int
+        Most spikes kept in all.
+
+    Returns
+    -------
+    (list of ndarray, int or None)
+        The trains (each keeps every k-th spike when thinned, so it still spans its whole time
+        range) and the cap per neuron, or None when nothing was thinned.
+    """
+    counts = np.array([len(x) for x in trains])
+    if counts.sum() <= max_spikes:
+        return trains, None
+    # the largest per-neuron cap that fits: neurons under it keep every spike
+    lo, hi = 1, int(counts.max())
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if np.minimum(counts, mid).sum() <= max_spikes:
+            lo = mid
+        else:
+            hi = mid - 1
+    out = [x if len(x) <= lo else x[:: int(np.ceil(len(x) / lo))] for x in trains]
+    return out, lo
+
+
+def _window(times: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    times = np.asarray(times)
+    return times[(times >= lo) & (times < hi)]
+
+
+def _cluster_axis(fig: go.Figure, clusters: np.ndarray, row: int) -> None:
+    """Label the raster's rows by neuron cluster, with a line between clusters."""
+    starts = np.flatnonzero(np.r_[True, clusters[1:] != clusters[:-1]])
+    ends = np.r_[starts[1:], len(clusters)]
+    fig.update_yaxes(tickmode="array", tickvals=[(a + b - 1) / 2 for a, b in zip(starts, ends)],
+                     ticktext=[f"cluster {clusters[a]}" for a in starts], row=row, col=1)
+    for a in starts[1:]:
+        fig.add_hline(y=a - 0.5, line=dict(color="#bbbbbb", width=1), row=row, col=1)
 
 
 def cluster_order(result: Result) -> np.ndarray:
@@ -139,23 +188,32 @@ def state_raster_figure(result: Result, recording: Recording | None = None,
     order = cluster_order(result)
     z = np.asarray(result.arrays["neuron_clusters"])
     idx = np.asarray(result.arrays.get("neuron_indices", np.arange(len(z))))
+    thinned_to = None
     if recording is not None and recording.spike_times is not None:
         lo, hi = t[0] - bs / 2, t[-1] + bs / 2
-        budget = MAX_SPIKES // max(len(order), 1)
-        for row, i in enumerate(order):
-            st = recording.spike_times[idx[i]]
-            st = st[(st >= lo) & (st < hi)][:budget]
-            fig.add_trace(go.Scattergl(x=st, y=np.full(len(st), row), mode="markers",
-                                       marker=dict(size=2, color=PALETTE[int(z[i]) % len(PALETTE)]),
-                                       showlegend=False, hoverinfo="skip"), rows, 1)
+        trains = [_window(recording.spike_times[idx[i]], lo, hi) for i in order]
+        trains, thinned_to = thin_spike_trains(trains, MAX_SPIKES)
+        for k in np.unique(z):
+            rows_k = [row for row, i in enumerate(order) if z[i] == k]
+            x = np.concatenate([trains[row] for row in rows_k])
+            y = np.concatenate([np.full(len(trains[row]), row) for row in rows_k])
+            fig.add_trace(go.Scattergl(
+                x=x, y=y, mode="markers", showlegend=False,
+                marker=dict(size=2, color=CLUSTER_SHADES[int(k) % len(CLUSTER_SHADES)]),
+                hovertemplate=f"cluster {k}<br>%{{x:.3f}} s<extra></extra>"), rows, 1)
+        _cluster_axis(fig, z[order], rows)
     for r in range(1, rows):
         fig.update_yaxes(visible=False, row=r, col=1)
-    fig.update_yaxes(title_text="neuron (ordered by cluster)", autorange="reversed", row=rows, col=1)
+    fig.update_yaxes(title_text="neuron cluster (neurons ordered by cluster)", autorange="reversed",
+                     row=rows, col=1)
     fig.update_xaxes(title_text="time (s)", row=rows, col=1)
     fig.update_xaxes(range=[t[0] - bs / 2, t[-1] + bs / 2])
     title = f"Population states over the raster ({STATE_ESTIMATES[estimate][1]} point estimate)"
     if tab is not None:
         title += f" and the file's '{tab.name}' intervals"
+    if thinned_to is not None:
+        title += f"<br><sup>busiest neurons: at most {thinned_to:,} spikes each drawn, evenly " \
+                 "thinned over time</sup>"
     fig.update_layout(title=title, bargap=0, height=600 if tab is not None else 560,
                       barmode="overlay")
     return fig
@@ -333,6 +391,42 @@ def chain_partitions_figure(result: Result) -> go.Figure:
     return fig
 
 
+#: What each convergence number is, in words (the table's first column).
+DIAGNOSTIC_NAMES = {
+    "rhat_logjoint": "split R-hat, log-joint density",
+    "rhat_loglik": "split R-hat, log-likelihood",
+    "rhat_n_clusters": "split R-hat, number of neuron clusters",
+    "rhat_n_states": "split R-hat, number of occupied states",
+    "rhat_n_major_states": "split R-hat, states with >= 1% of the bins",
+    "ess_bulk_logjoint": "bulk ESS, log-joint density (draws)",
+    "ess_bulk_loglik": "bulk ESS, log-likelihood (draws)",
+    "ess_bulk_n_clusters": "bulk ESS, number of neuron clusters (draws)",
+    "ess_bulk_n_states": "bulk ESS, number of occupied states (draws)",
+    "ess_bulk_n_major_states": "bulk ESS, states with >= 1% of the bins (draws)",
+    "min_pairwise_chain_ari": "smallest ARI between two chains' neuron partitions",
+    "seconds_per_iteration": "seconds per iteration and chain (s)",
+    "ppc_extreme_fraction": "share of neurons with an extreme predictive check",
+}
+
+
+def format_rhat(value: float | None) -> str:
+    """A split R-hat for display: 3 decimals, "infinite", or "not defined"."""
+    if value is None or np.isnan(value):
+        return "not defined"
+    return f"{value:.3f}" if np.isfinite(value) else "infinite"
+
+
+def _diagnostic_value(key: str, value: float | None) -> str:
+    # results store a non-finite number as null (JSON); R-hat and ESS are then not defined:
+    # every chain constant (R-hat infinite when they hold different values), or too few draws
+    if value is None or not np.isfinite(value):
+        if key.startswith(("rhat_", "ess_")):
+            return ("infinite" if value is not None and value > 0 and key.startswith("rhat_")
+                    else "not defined: chains constant or too few draws (see the warnings)")
+        return "not defined"
+    return f"{float(value):.4g}"
+
+
 def diagnostics_rows(result: Result) -> list[dict[str, object]]:
     """Convergence numbers as table rows (name, value) for the UI."""
     keys = ("rhat_logjoint", "rhat_loglik", "rhat_n_clusters", "rhat_n_states",
@@ -341,8 +435,8 @@ def diagnostics_rows(result: Result) -> list[dict[str, object]]:
             "ess_bulk_n_major_states",
             "min_pairwise_chain_ari",
             "seconds_per_iteration", "ppc_extreme_fraction")
-    rows = [{"diagnostic": k, "value": f"{float(result.metrics[k]):.4g}"} for k in keys
-            if k in result.metrics and result.metrics[k] is not None]
+    rows = [{"diagnostic": DIAGNOSTIC_NAMES.get(k, k), "value": _diagnostic_value(k, result.metrics[k])}
+            for k in keys if k in result.metrics]
     starts = result.info.get("start_clusters_per_chain")
     if starts:
         rows.append({"diagnostic": f"starting clusters per chain ({result.info.get('starts')})",

@@ -274,7 +274,8 @@ def split_rhat(x: np.ndarray) -> float:
 
 
 def bulk_ess(x: np.ndarray) -> float:
-    """Bulk effective sample size (rank-normalised, split chains, Geyer's monotone sequence)."""
+    """Bulk effective sample size (rank-normalised, split chains, Geyer's monotone sequence);
+    nan if undefined (fewer than 4 draws per chain, or every split chain constant)."""
     x = np.asarray(x, float)
     if x.shape[1] < 4:
         return float("nan")
@@ -283,7 +284,7 @@ def bulk_ess(x: np.ndarray) -> float:
     zc = z - z.mean(1, keepdims=True)
     var_c = zc.var(1)
     if np.all(var_c == 0):
-        return float(m * n)
+        return float("nan")  # every (split) chain is constant: no autocorrelation to measure
     f = np.fft.rfft(zc, 2 * n, axis=1)
     acov = np.fft.irfft(f * np.conj(f), axis=1)[:, :n] / n
     w = z.var(1, ddof=1).mean()
@@ -323,7 +324,8 @@ def major_state_count(states: np.ndarray, min_bins: int) -> int:
 
 
 #: Quantities whose split R-hat is checked, with the words a user reads.
-RHAT_CHECKS = (("rhat_loglik", "the log-likelihood"),
+RHAT_CHECKS = (("rhat_logjoint", "the log-joint density"),
+               ("rhat_loglik", "the log-likelihood"),
                ("rhat_n_clusters", "the number of neuron clusters"),
                ("rhat_n_states", "the number of occupied states"),
                ("rhat_n_major_states", "the number of states that hold at least "
@@ -356,8 +358,9 @@ def convergence_warnings(metrics: dict, rhat_max: float = 1.05, ari_min: float =
         v = metrics.get(key)
         if v is not None and not np.isnan(v) and v > rhat_max:
             # infinite: every chain held one value of its own (e.g. its starting cluster count)
-            shown = f"{v:.2f}" if np.isfinite(v) else "infinite: each chain stayed at its own value"
-            text = (f"The chains disagree on {words} (split R-hat {shown} > {rhat_max}): "
+            shown = (f"split R-hat {v:.2f} > {rhat_max}" if np.isfinite(v)
+                     else "split R-hat infinite: each chain stayed at a value of its own")
+            text = (f"The chains disagree on {words} ({shown}): "
                     "treat it as uncertain; run more iterations or chains.")
             major = metrics.get("rhat_n_major_states")
             if key == "rhat_n_states" and major is not None and np.isfinite(major) \

@@ -323,3 +323,37 @@ def test_state_moves_and_dynamics_prior_reach_the_sampler_and_the_recipe():
     assert runs["jumps_merges"].params["noise_moves"] == 1
     assert np.isfinite(runs["jumps_merges"].arrays["loglik_trace"]).all()
     assert runs["all"].params["dynamics_prior_scale"] == 5.0
+
+
+def test_thinning_keeps_every_neuron_over_its_whole_time_range():
+    from neurotools.figures.biclustering import thin_spike_trains
+
+    rng = np.random.default_rng(0)
+    busy = np.sort(rng.uniform(0, 100, 50_000))
+    sparse = np.sort(rng.uniform(0, 100, 300))
+    same, cap = thin_spike_trains([busy[:500], sparse], 1000)
+    assert cap is None and len(same[0]) == 500          # under the budget: every spike
+    out, cap = thin_spike_trains([busy, sparse, busy[:2000]], 3000)
+    assert sum(len(x) for x in out) <= 3000
+    assert len(out[1]) == 300                            # a sparse neuron keeps every spike
+    assert cap >= 1300 and len(out[0]) <= cap
+    for full, kept in ((busy, out[0]), (busy[:2000], out[2])):
+        assert set(kept) <= set(full)
+        # evenly over time: the kept spikes still span the train (not its first part only)
+        assert kept[-1] > full[-1] - 5 * (full[-1] - full[0]) / len(kept)
+
+
+def test_state_raster_draws_every_spike_of_a_small_recording_by_cluster(paper_fit):
+    from neurotools.figures.biclustering import state_raster_figure
+
+    rec, res = paper_fit
+    fig = state_raster_figure(res, rec)
+    spikes = [tr for tr in fig.data if tr.type == "scattergl"]
+    z = res.arrays["neuron_clusters"]
+    assert len(spikes) == len(np.unique(z))              # one trace per neuron cluster
+    half = float(res.params["bin_size"]) / 2
+    lo, hi = res.arrays["bin_times"][0] - half, res.arrays["bin_times"][-1] + half
+    drawn = sum(len(tr.x) for tr in spikes)
+    assert drawn == sum(int(np.sum((s >= lo) & (s < hi))) for s in rec.spike_times)
+    assert "thinned" not in fig.layout.title.text
+    assert [t.startswith("cluster ") for t in fig.layout.yaxis2.ticktext] == [True] * len(spikes)

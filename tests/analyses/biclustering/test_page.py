@@ -55,7 +55,7 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     assert any("starts=spread" in c.value for c in app.caption)
     diag = app.dataframe[0].value
     assert any(str(d).startswith("starting clusters per chain (shared)") for d in diag["diagnostic"])
-    assert "rhat_n_major_states" in set(diag["diagnostic"])
+    assert "split R-hat, states with >= 1% of the bins" in set(diag["diagnostic"])
     # states against the file's intervals: the simulated file's true segments, by true state
     app.selectbox(key="bicluster_interval_table").set_value("states").run()
     app.selectbox(key="bicluster_interval_column").set_value("state").run()

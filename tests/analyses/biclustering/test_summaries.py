@@ -171,3 +171,31 @@ def test_split_rhat_of_constant_chains_is_one_or_infinite():
             "ess_bulk_loglik": 400.0}
     (w,) = convergence_warnings({**good, "rhat_n_clusters": split_rhat(apart)})
     assert "number of neuron clusters" in w and "infinite" in w
+    assert "> 1.05" not in w  # "infinite" is not compared with the limit in words
+
+
+def test_constant_chains_have_no_ess_and_the_table_says_not_defined():
+    from types import SimpleNamespace
+
+    from neurotools.figures.biclustering import diagnostics_rows, format_rhat
+
+    assert np.isnan(bulk_ess(np.full((2, 40), 3.0)))       # not the "perfect" 80 draws
+    # a result read back from disk stores non-finite numbers as null
+    result = SimpleNamespace(metrics={"rhat_loglik": 1.2346, "rhat_n_clusters": None,
+                                      "ess_bulk_n_clusters": None, "seconds_per_iteration": 0.08},
+                             info={})
+    rows = {r["diagnostic"]: r["value"] for r in diagnostics_rows(result)}
+    assert rows["split R-hat, log-likelihood"] == "1.235"
+    assert rows["split R-hat, number of neuron clusters"].startswith("not defined")
+    assert rows["bulk ESS, number of neuron clusters (draws)"].startswith("not defined")
+    assert rows["seconds per iteration and chain (s)"] == "0.08"
+    assert [format_rhat(v) for v in (None, float("nan"), float("inf"), 1.0456)] == [
+        "not defined", "not defined", "infinite", "1.046"]
+
+
+def test_the_log_joint_is_checked_too():
+    good = {"rhat_logjoint": 1.01, "rhat_loglik": 1.01, "rhat_n_clusters": 1.0,
+            "rhat_n_states": 1.04, "min_pairwise_chain_ari": 1.0, "ess_bulk_loglik": 400.0}
+    assert convergence_warnings(good) == []
+    (w,) = convergence_warnings({**good, "rhat_logjoint": 2.24})
+    assert "log-joint density (split R-hat 2.24 > 1.05)" in w
