@@ -454,7 +454,7 @@ def _show_status(status: Any) -> None:
     if status.state == "done":
         st.success(f"Job {status.job_id} ({status.label}) finished.")
     elif status.state == "failed":
-        st.error(status.error or f"Job {status.job_id} failed.")
+        st.error(f"Job {status.job_id} ({status.label}) failed: {status.error or 'no reason given'}")
     elif status.state == "cancelled":
         st.warning(f"Job {status.job_id} was cancelled ({status.message}).")
     else:
@@ -676,33 +676,152 @@ def analysis_run_section(
             st.error("Choose at least one recording.")
         else:
             try:
-                st.session_state[f"{key}_job"] = start_job(
-                    AnalysisTask(analysis, list(paths), params.to_dict(), int(seed),
-                                 workers=int(workers)))
+                check_selection(params, paths)
+                job_id = start_job(AnalysisTask(analysis, list(paths), params.to_dict(),
+                                                int(seed), workers=int(workers)))
+                # started on the chosen files: the selector need not follow it (follow_job)
+                st.session_state[f"{key}_job"] = st.session_state[f"{key}_followed"] = job_id
             except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
                 show_error(exc)
-    job_id = st.session_state.get(f"{key}_job") or current_job_id()
+    job_id = page_job_id(analysis, key)
     if job_id:
         result = job_panel(job_id)
         if result is not None and result.analysis == analysis:
-            return result
-        if _job_running(job_id):
+            if result_matches(result, paths):
+                return result
+            names = ", ".join(i.get("name", "?") for i in result.inputs)
+            st.info(f"Job {job_id} was computed on {names}: choose that recording above to "
+                    "explore its result, or press Run for the one chosen.")
+        elif _job_running(job_id):
             return None
     return stored_result_choice(analysis, paths, key)
 
 
-def stop_without_recordings(message: str) -> None:
+#: The page of each analysis's results: CLI name -> (page file, title).
+ANALYSIS_PAGES = {
+    "connectome": ("pages/connectome.py", "Connectome"),
+    "bicluster": ("pages/biclustering.py", "Bi-clustering"),
+    "hmmglm": ("pages/hmmglm.py", "HMM-GLM"),
+    "neuroformer": ("pages/neuroformer.py", "Neuroformer"),
+}
+
+
+def open_on_analysis_page(job_id: str) -> None:
+    """Load a finished job's files and go to its analysis page, which shows the result.
+
+    Raises
+    ------
+    UserError
+        A file of the job that can no longer be read.
+    """
+    analysis = job_store().task(job_id).get("analysis")
+    load_job_files(job_id)
+    st.switch_page(ANALYSIS_PAGES[analysis][0], query_params={"job": job_id})
+
+
+def page_job_id(analysis: str, key: str) -> str | None:
+    """The job an analysis page shows: the ``?job=`` of the address when it is a job of this
+    analysis (a refresh, a link, **Open** on the Jobs page), else the last one the page started.
+    """
+    url_job = current_job_id()
+    if url_job and url_job != st.session_state.get(f"{key}_job"):
+        try:
+            if job_store().task(url_job).get("analysis") == analysis:
+                st.session_state[f"{key}_job"] = url_job
+        except (UserError, OSError, ValueError):
+            pass
+    return st.session_state.get(f"{key}_job") or url_job
+
+
+def result_matches(result: Any, paths: Iterable[str]) -> bool:
+    """Whether a result was computed on exactly the chosen files (by content, else by path)."""
+    by_path = {f.path: f.sha256 for f in loaded_recordings()}
+    chosen = [by_path.get(str(p), str(p)) for p in paths]
+    computed = [i.get("sha256") or i.get("path") for i in result.inputs]
+    paths_of = [i.get("path") for i in result.inputs]
+    return sorted(chosen) == sorted(map(str, computed)) or sorted(map(str, paths)) == sorted(
+        map(str, paths_of))
+
+
+def check_selection(params: Any, paths: Iterable[str]) -> None:
+    """Check the neuron selection (``units``) against the chosen loaded files before a job starts.
+
+    Raises
+    ------
+    UserError
+        An index past a file's last neuron (the message the job would fail with).
+    """
+    from neurotools.data.binning import check_neuron_indices
+
+    if not hasattr(params, "unit_indices"):
+        return
+    units = params.unit_indices()
+    by_path = {f.path: f for f in loaded_recordings()}
+    for p in paths:
+        if units and str(p) in by_path:
+            check_neuron_indices(by_path[str(p)].recording, getattr(params, "source", "auto"), units)
+
+
+def stop_without_recordings(message: str, analysis: str | None = None) -> None:
     """Say what to load and stop the page, but first show the job in the page address.
 
     After a browser refresh the session has no loaded files; a job started from this page is
-    still found from ``?job=`` (progress, live traces, cancel).
+    still found from ``?job=`` (progress, live traces, cancel). When it is a finished job of
+    ``analysis``, a button loads its files again, and the page then shows the result.
     """
     st.info(message)
     job_id = current_job_id()
-    if job_id and job_panel(job_id) is not None:
+    if not job_id or job_panel(job_id) is None:
+        st.stop()
+    try:
+        own = analysis is not None and job_store().task(job_id).get("analysis") == analysis
+    except (UserError, OSError, ValueError):
+        own = False
+    if not own:
         st.info("The job has finished: load its recording again (Load page) to explore the "
-                "result here, or open it from the Jobs page.")
+                "result, or open it from the Jobs page.")
+    elif st.button("Load its recording and show the result", type="primary",
+                   key=f"job_reload_{job_id}"):
+        try:
+            load_job_files(job_id)
+        except UserError as exc:
+            show_error(exc)
+        else:
+            st.rerun()
     st.stop()
+
+
+def load_job_files(job_id: str) -> list[LoadedFile]:
+    """Load the files a job analysed (again), e.g. after a browser refresh started a new session.
+
+    Raises
+    ------
+    UserError
+        A file that is gone or no longer readable (one sentence).
+    """
+    return [add_file(p) for p in job_store().task(job_id).get("paths", [])]
+
+
+def follow_job(files: list[LoadedFile], key: str, analysis: str, widget_key: str,
+               multiple: bool = False) -> None:
+    """Point a page's recording selector at its job's files, once per job.
+
+    Call before the selector is drawn. When the page's job (:func:`page_job_id`) is new to the
+    selector and all its files are loaded, the selector's value becomes those files (an index,
+    or a list with ``multiple``); afterwards the user chooses freely.
+    """
+    job_id = page_job_id(analysis, key)
+    if not job_id or st.session_state.get(f"{key}_followed") == job_id:
+        return
+    try:
+        wanted = [str(p) for p in job_store().task(job_id).get("paths", [])]
+    except (UserError, OSError, ValueError):
+        return
+    index = {f.path: i for i, f in enumerate(files)}
+    if not wanted or any(p not in index for p in wanted):
+        return
+    st.session_state[widget_key] = [index[p] for p in wanted] if multiple else index[wanted[0]]
+    st.session_state[f"{key}_followed"] = job_id
 
 
 def _job_running(job_id: str) -> bool:

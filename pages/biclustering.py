@@ -10,6 +10,7 @@ from pages._shared import (
     analysis_run_section,
     export_section,
     figure_downloads,
+    follow_job,
     loaded_recordings,
     state_interval_section,
     stop_without_recordings,
@@ -20,8 +21,9 @@ st.caption("Bayesian bi-clustering of spike counts (Wei, ICLR 2024): an MFM over
            "a sticky HDP-HMM over states of the clusters' latent dynamics, sampled by MCMC.")
 files = [f for f in loaded_recordings() if f.recording.n_units > 1]
 if not files:
-    stop_without_recordings("Load a recording with at least two sorted units first (Load page).")
+    stop_without_recordings("Load a recording with at least two sorted units first (Load page).", "bicluster")
 
+follow_job(files, "bicluster", "bicluster", "bicluster_file")
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
                       key="bicluster_file")
 loaded = files[chosen]

@@ -10,6 +10,7 @@ from pages._shared import (
     analysis_run_section,
     export_section,
     figure_downloads,
+    follow_job,
     loaded_recordings,
     stop_without_recordings,
 )
@@ -20,10 +21,11 @@ st.caption("Differential affinities between every pair of neurons over time, sta
            "is split into communities by a weighted SBM or Leiden (Dyballa et al., ICLR 2024).")
 files = [f for f in loaded_recordings() if f.recording.has_neural_data]
 if not files:
-    stop_without_recordings("Load a recording with calcium traces or sorted units first (Load page).")
+    stop_without_recordings("Load a recording with calcium traces or sorted units first (Load page).", "connectome")
 
+follow_job(files, "connectome", "connectome", "connectome_files", multiple=True)
 chosen = st.multiselect("Recordings (several = animals; one with trials = trials)",
-                        range(len(files)), default=[0], format_func=lambda i: files[i].name,
+                        range(len(files)), default=None if "connectome_files" in st.session_state else [0], format_func=lambda i: files[i].name,
                         key="connectome_files")
 result = analysis_run_section("connectome", Params, [str(files[i].path) for i in chosen], "connectome")
 if result is None:

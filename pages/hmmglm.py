@@ -10,6 +10,7 @@ from pages._shared import (
     analysis_run_section,
     export_section,
     figure_downloads,
+    follow_job,
     loaded_recordings,
     state_interval_section,
     stop_without_recordings,
@@ -20,8 +21,9 @@ st.caption("A hidden Markov model whose states each hold a GLM of coupled neuron
            "prior learns a state-constant connectome (Li et al., ICLR 2024).")
 files = [f for f in loaded_recordings() if f.recording.n_units > 0]
 if not files:
-    stop_without_recordings("Load a recording with sorted units first (Load page).")
+    stop_without_recordings("Load a recording with sorted units first (Load page).", "hmmglm")
 
+follow_job(files, "hmmglm", "hmmglm", "hmmglm_file")
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
                       key="hmmglm_file")
 loaded = files[chosen]

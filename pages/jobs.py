@@ -10,13 +10,16 @@ import time
 
 import streamlit as st
 
+from neurotools.errors import UserError
 from neurotools.figures.recording import rate_sweep_figure
 from neurotools.jobs import RateSweepTask, default_bin_widths
 from pages._shared import (
+    ANALYSIS_PAGES,
     current_job_id,
     figure_downloads,
     job_panel,
     loaded_recordings,
+    open_on_analysis_page,
     session_jobs,
     show_error,
     start_job,
@@ -53,7 +56,15 @@ if job_id:
         figure_downloads(fig, f"{name.removesuffix('.nwb')}_fano", key="dl_fano")
         st.caption(f"Computed in {result.runtime_s:.2f} s.")
     elif result is not None:
-        st.json(result.manifest(), expanded=False)
+        if result.analysis in ANALYSIS_PAGES:
+            page_title = ANALYSIS_PAGES[result.analysis][1]
+            if st.button(f"Show on the {page_title} page", type="primary", key="jobs_show_result"):
+                try:
+                    open_on_analysis_page(job_id)
+                except UserError as exc:
+                    show_error(exc)
+        with st.expander("Result summary (JSON)"):
+            st.json(result.manifest(), expanded=False)
 
 # -- every job ----------------------------------------------------------------------------------------
 st.subheader("Jobs of this session")
@@ -64,6 +75,8 @@ for s in jobs[:50]:
     c1, c2, c3 = st.columns([4, 2, 1])
     c1.markdown(f"`{s.job_id}` {s.label}")
     c2.markdown(f"{s.state} ({100 * s.progress:.0f}%) - {time.strftime('%H:%M:%S', time.localtime(s.created))}")
+    if s.state == "failed" and s.error:
+        c1.caption(s.error)
     if c3.button("Open", key=f"jobs_open_{s.job_id}"):
         st.query_params["job"] = s.job_id
         st.rerun()

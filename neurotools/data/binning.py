@@ -183,6 +183,40 @@ class NeuralMatrix:
         return np.append(self.bin_times - self.bin_size / 2, self.bin_times[-1] + self.bin_size / 2)
 
 
+def check_neuron_indices(
+    recording: Recording, source: str = "auto", units: list[int] | None = None,
+) -> tuple[str, int]:
+    """Resolve the data source and check a neuron selection against it (no data are binned).
+
+    Parameters
+    ----------
+    recording : Recording
+    source : str
+        ``"auto"``, ``"units"``, ``"rois"`` or ``"acquisition"``.
+    units : list of int or None
+        Indices of the neurons to keep (None: all).
+
+    Returns
+    -------
+    (str, int)
+        The resolved source and its number of neurons.
+
+    Raises
+    ------
+    UserError
+        A missing source, or an index past the last neuron.
+    """
+    source = recording.choose_source(source)
+    n_total = recording.n_units if source == "units" else recording.trace_for(source).n_channels
+    bad = [i for i in (units or []) if i >= n_total]
+    if bad:
+        raise UserError(
+            f"Neuron index {bad[0]} is out of range: {recording.source.name} has {n_total} "
+            f"neurons in its {source} data (indices 0-{n_total - 1})."
+        )
+    return source, n_total
+
+
 def neural_matrix(
     recording: Recording,
     source: str = "auto",
@@ -214,22 +248,8 @@ def neural_matrix(
     UserError
         No usable neural data, a missing source, an empty range or an out-of-range index.
     """
-    source = recording.choose_source(source)
-    if source == "units":
-        n_total = recording.n_units
-    else:
-        series = recording.trace_for(source)
-        n_total = series.n_channels
-    if units is not None:
-        bad = [i for i in units if i >= n_total]
-        if bad:
-            raise UserError(
-                f"Neuron index {bad[0]} is out of range: {recording.source.name} has {n_total} "
-                f"neurons in its {source} data (indices 0-{n_total - 1})."
-            )
-        keep = np.asarray(units, dtype=int)
-    else:
-        keep = np.arange(n_total)
+    source, n_total = check_neuron_indices(recording, source, units)
+    keep = np.arange(n_total) if units is None else np.asarray(units, dtype=int)
     if len(keep) == 0:
         raise UserError("No neurons selected; keep at least one.")
     labels_all = recording.neuron_labels(source)
@@ -247,6 +267,7 @@ def neural_matrix(
         centres = 0.5 * (edges[:-1] + edges[1:])
         return NeuralMatrix(values, centres, float(bin_size), source, keep, labels)
 
+    series = recording.trace_for(source)
     ts = series.timestamps
     if len(ts) == 0:
         raise UserError(f"The {source} series {series.path} of {recording.source.name} has no samples; "

@@ -1,0 +1,100 @@
+"""A finished job's result is shown with its own recording only, and can be reached again
+after a refresh (new session) or from the Jobs page."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from neurotools.analyses.biclustering import SimParams, simulate
+from neurotools.data.nwb_writer import write_nwb
+from neurotools.jobs import JobStore
+from tests.app.conftest import ROOT, _isolated_app_env, app, figures, upload  # noqa: F401
+
+
+@pytest.fixture
+def two_files(tmp_path):
+    out = []
+    for seed in (0, 1):
+        rec = simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=50), seed=seed)
+        out.append(write_nwb(rec, tmp_path / f"bicluster_sim{seed}.nwb"))
+    return out
+
+
+def _run_small_bicluster_job(at: AppTest) -> str:
+    for key, value in (("iterations", 4), ("burn_in", 1), ("chains", 1), ("max_states", 3)):
+        at.number_input(key=f"bicluster_{key}").set_value(value)
+    at.number_input(key="bicluster_workers").set_value(1)
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    return at.query_params["job"]
+
+
+def _result_titles(at: AppTest) -> list[str]:
+    return [f["layout"]["title"]["text"] for f in figures(at)]
+
+
+def test_a_result_is_not_drawn_over_another_recording(app, two_files):  # noqa: F811
+    upload(app, *two_files)
+    app.switch_page("pages/biclustering.py").run()
+    assert app.selectbox(key="bicluster_file").value == 0
+    job_id = _run_small_bicluster_job(app)
+    assert any("co-clustering" in t for t in _result_titles(app))
+    app.selectbox(key="bicluster_file").set_value(1).run()
+    assert not app.exception
+    assert not any("co-clustering" in t for t in _result_titles(app))
+    assert any(job_id in i.value and "bicluster_sim0.nwb" in i.value for i in app.info)
+    app.selectbox(key="bicluster_file").set_value(0).run()
+    assert any("co-clustering" in t for t in _result_titles(app))
+
+
+def test_after_a_refresh_the_page_loads_the_jobs_recording_and_shows_the_result(app, two_files):  # noqa: F811
+    upload(app, *two_files)
+    app.switch_page("pages/biclustering.py").run()
+    app.selectbox(key="bicluster_file").set_value(1).run()
+    job_id = _run_small_bicluster_job(app)
+    # a browser refresh: a new session with only the address
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    again.query_params["job"] = job_id
+    again.run().switch_page("pages/biclustering.py").run()
+    assert not again.exception
+    assert not figures(again)
+    again.button(key=f"job_reload_{job_id}").click().run()
+    assert not again.exception
+    assert [e["name"] for e in again.session_state["nt_files"]] == ["bicluster_sim1.nwb"]
+    assert any("co-clustering" in t for t in _result_titles(again))
+
+
+def test_open_on_the_jobs_page_shows_the_result_on_its_analysis_page(app, two_files):  # noqa: F811
+    upload(app, *two_files)
+    app.switch_page("pages/biclustering.py").run()
+    app.selectbox(key="bicluster_file").set_value(1).run()
+    job_id = _run_small_bicluster_job(app)
+    # another job on the other file becomes the page's job
+    app.selectbox(key="bicluster_file").set_value(0).run()
+    other = _run_small_bicluster_job(app)
+    assert other != job_id
+    app.switch_page("pages/jobs.py").run()
+    app.button(key=f"jobs_open_{job_id}").click().run()
+    app.button(key="jobs_show_result").click().run()
+    assert not app.exception
+    # the Bi-clustering page, with the opened job's recording chosen and its result drawn
+    assert app.selectbox(key="bicluster_file").value == 1
+    assert any(job_id in s.value and "finished" in s.value for s in app.success)
+    assert any("co-clustering" in t for t in _result_titles(app))
+
+
+def test_a_neuron_index_past_the_last_unit_stops_the_run_before_a_job_starts(app, two_files):  # noqa: F811
+    upload(app, two_files[0])
+    app.switch_page("pages/biclustering.py").run()
+    app.text_input(key="bicluster_units").set_value("0, 1, 99")
+    app.number_input(key="bicluster_iterations").set_value(4)
+    app.number_input(key="bicluster_burn_in").set_value(1)
+    app.button[0].click().run()
+    assert not app.exception
+    assert any("Neuron index 99 is out of range" in e.value for e in app.error)
+    assert "job" not in app.query_params
+    assert not list(JobStore(os.environ["NEUROTOOLS_JOBS_DIR"]).list_jobs())
