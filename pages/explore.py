@@ -29,9 +29,18 @@ if st.session_state.get("explore_shown") != loaded.sha256:  # a new file: reset 
     st.session_state.explore_t_stop = float(hi)
     st.session_state.explore_behavior = [] if sources else [b.path for b in rec.behavior][:4]
     st.session_state.explore_intervals = []
-    for k in ("explore_source", "explore_sort", "psth_table", "psth_align", "psth_unit", "psth_group",
-              "explore_overlay", "explore_overlay_groups"):
-        st.session_state.pop(k, None)  # options differ between files
+    # options differ between files: give each selector the new file's first option explicitly
+    # (a selector whose key is only dropped can keep showing the old file's choice in the browser)
+    first_table = next(iter(rec.intervals), None)
+    st.session_state.explore_source = sources[0] if sources else "none"
+    st.session_state.explore_sort = sort_options(rec)[0]
+    st.session_state.explore_overlay = "(none)"
+    st.session_state.psth_unit = 0
+    st.session_state.psth_group = "(none)"
+    if first_table is not None:
+        st.session_state.psth_table = first_table
+        st.session_state.psth_align = alignment_columns(rec.intervals[first_table])[0]
+    st.session_state.pop("explore_overlay_groups", None)
 
 # -- timeline ---------------------------------------------------------------------------------------
 st.subheader("Timeline")

@@ -187,7 +187,7 @@ def binned_raster_trace(
         zmin=0,
         zmax=top,
         colorscale=[[0, "rgba(255,255,255,0)"], [1e-9, "#c8c8c8"], [1, "#000"]],
-        colorbar=dict(title=dict(text=f"spikes per {bin_s * 1000:.3g} ms"), len=0.5, y=1.0, yanchor="top"),
+        colorbar=dict(title=dict(text=f"spikes per {_duration(bin_s)}"), len=0.5, y=1.0, yanchor="top"),
         customdata=np.repeat(ids[:, None], n_columns, axis=1),
         hovertemplate="unit %{customdata}<br>t = %{x:.2f} s<br>%{z} spikes<extra></extra>",
         name="spikes",
@@ -296,11 +296,18 @@ def _behavior_traces(b: BehaviorSeries, t_start: float, t_stop: float, color_at:
     return out
 
 
+def add_shapes(fig: go.Figure, shapes: list[dict]) -> None:
+    """Append shapes in one assignment: ``update_layout(shapes=...)`` re-validates every
+    existing shape against the list, quadratic in their number (100 s for 2,300 state bands)."""
+    if shapes:
+        fig.layout.shapes = (*fig.layout.shapes, *shapes)
+
+
 def _shade_intervals(
     fig: go.Figure, tables: list[IntervalTable], t_start: float, t_stop: float, n_rows: int
 ) -> None:
     min_width = (t_stop - t_start) * 0.002
-    shapes = list(fig.layout.shapes)
+    shapes: list[dict] = []
     for k, tab in enumerate(tables):
         color = PALETTE[(k + 3) % len(PALETTE)]
         stop = np.where(np.isfinite(tab.stop), tab.stop, tab.start)  # a missing stop: a thin line
@@ -325,7 +332,7 @@ def _shade_intervals(
             ),
             row=1, col=1,
         )
-    fig.update_layout(shapes=shapes)
+    add_shapes(fig, shapes)
 
 
 # -- overlays of a result: state bands and unit groups ------------------------------------------
@@ -376,14 +383,14 @@ def _state_band_shapes(
     """Coloured rectangles of the track's states over row 1 and one legend entry per state."""
     segs = segments(track, t0, t1)[:MAX_STATE_BANDS]
     y0, y1, layer, opacity = (0.0, 1.0, "below", 0.22) if full_height else (0.95, 1.0, "above", 0.9)
-    shapes = list(fig.layout.shapes)
+    shapes: list[dict] = []
     for a, b, k in segs:
         shapes.append(dict(
             type="rect", xref="x", yref="y domain", x0=a, x1=b, y0=y0, y1=y1,
             fillcolor=state_color(track, k), opacity=opacity, line_width=0, layer=layer,
             name=f"{track.name}: {_category(track, k)}",
         ))
-    fig.update_layout(shapes=shapes)
+    add_shapes(fig, shapes)
     for k in sorted({k for _, _, k in segs}):
         fig.add_trace(go.Scatter(
             x=[None], y=[None], mode="markers",
@@ -395,7 +402,7 @@ def _state_band_shapes(
 def _group_strip(fig: go.Figure, row_groups: np.ndarray, names: Sequence[str] | None,
                  title: str, legend: bool) -> None:
     """A colour strip right of row 1 marking each group's block of rows (+ legend entries)."""
-    shapes = list(fig.layout.shapes)
+    shapes: list[dict] = []
     cuts = np.flatnonzero(np.diff(row_groups)) + 1
     for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(row_groups)]):
         k = int(row_groups[a])
@@ -404,7 +411,7 @@ def _group_strip(fig: go.Figure, row_groups: np.ndarray, names: Sequence[str] | 
             fillcolor=group_color(k), line_width=0, layer="above",
             name=f"{title}: {_group_name(names, k)}",
         ))
-    fig.update_layout(shapes=shapes)
+    add_shapes(fig, shapes)
     if legend:
         for k in dict.fromkeys(int(v) for v in row_groups):
             fig.add_trace(go.Scatter(
@@ -538,6 +545,7 @@ def timeline_figure(
         heights = [0.7] + [0.3 / len(behavior)] * len(behavior) if behavior else [1.0]
     fig = make_subplots(rows=n_rows, cols=1, shared_xaxes=True, row_heights=heights, vertical_spacing=0.03)
     title = recording.source.name
+    binned = source != "units"  # traces are heatmaps; a spike raster may be binned below
     if source == "none":
         title += " - behaviour"
     elif source == "units":
@@ -547,10 +555,11 @@ def timeline_figure(
             groups = _check_groups(unit_groups, recording.n_units, "unit")
             order = grouped_order(order, groups)
         n_window = sum(len(t) for t in _window_trains(recording, t0, t1, order))
-        if n_window > max_scatter_spikes:
+        binned = n_window > max_scatter_spikes
+        if binned:
             trace, n_drawn, bin_s = binned_raster_trace(recording, t0, t1, order)
-            note = (f" (binned at {bin_s:.3g} s; narrow the window below {max_scatter_spikes:,} "
-                    "spikes to see single spikes)")
+            note = (f"<br><sup>binned at {_duration(bin_s)}; narrow the window below "
+                    f"{max_scatter_spikes:,} spikes to see single spikes</sup>")
             fig.add_trace(trace, row=1, col=1)
             if groups is not None:
                 _group_strip(fig, groups[order], group_names, groups_title, legend=True)
@@ -567,7 +576,7 @@ def timeline_figure(
             fig.add_trace(trace, row=1, col=1)
         labels = np.asarray(recording.neuron_labels("units"), dtype=object)[order]
         n = len(order)
-        step = max(1, int(np.ceil(n / 40)))
+        step = max(1, int(np.ceil(n / 20)))  # at most ~20 labels: readable at the default height
         fig.update_yaxes(
             title_text=f"unit (sorted by {sort_by})" if groups is None else f"unit (by group, then {sort_by})",
             tickvals=list(range(0, n, step)),
@@ -605,7 +614,8 @@ def timeline_figure(
         else:
             fig.update_yaxes(title_text=f"{b.name}<br>({b.unit or 'a.u.'})", row=row, col=1)
     if state_bands is not None and top:
-        _state_band_shapes(fig, state_bands, t0, t1, full_height=source == "units")
+        # behind single spikes over the whole height; a strip on top of an (opaque) heatmap
+        _state_band_shapes(fig, state_bands, t0, t1, full_height=source == "units" and not binned)
     _shade_intervals(fig, [recording.intervals[n] for n in intervals], t0, t1, n_rows)
     fig.update_xaxes(range=[t0, t1], row=n_rows, col=1, title_text="time (s)")
     fig.update_xaxes(range=[t0, t1])
@@ -614,13 +624,23 @@ def timeline_figure(
         height=(420 if top else 100) + 140 * len(behavior),
         margin=dict(l=70, r=20, t=50, b=50),
         template="plotly_white",
-        legend=dict(orientation="h", y=-0.12 if not behavior else -0.08),
+        # below the x-axis title (the legend pushes the bottom margin)
+        legend=dict(orientation="h", y=-0.2 if not behavior else -0.12, yanchor="top"),
         hovermode="closest",
     )
     return fig
 
 
 # -- trial-aligned raster and PSTH ------------------------------------------------------------------
+def _duration(seconds: float) -> str:
+    """A bin width in readable units: ``"5 ms"``, ``"1.41 s"``, ``"2.5 min"``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.3g} ms"
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    return f"{seconds / 60:.3g} min"
+
+
 def alignment_columns(table: IntervalTable) -> list[str]:
     """Columns of an interval table usable as alignment events: ``start``, ``stop`` and every
     numeric column whose name ends in ``time``/``times`` (e.g. ``cue_start_time``)."""

@@ -49,7 +49,9 @@ def test_raster_counts_every_spike_and_sorts_by_rate(app, nwb_dir, truth):
     app.selectbox(key="explore_sort").set_value("rate").run()
     fig = figures(app)[0]
     order = np.argsort([-len(t) for t in trains], kind="stable")
-    assert fig["layout"]["yaxis"]["ticktext"][:3] == [str(ids[i]) for i in order[:3]]
+    ticks = fig["layout"]["yaxis"]
+    assert ticks["tickvals"][0] == 0 and len(ticks["tickvals"]) <= 20   # readable labels
+    assert ticks["ticktext"][:3] == [str(ids[order[v]]) for v in ticks["tickvals"][:3]]
     z = decode(fig["data"][0]["z"])
     assert z[0].sum() == len(trains[order[0]])
 

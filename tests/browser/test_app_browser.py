@@ -27,7 +27,7 @@ def test_upload_raster_psth_png(page, nwb_dir, tmp_path):
     page.get_by_text(f"Loaded {BIG}.").wait_for()
     _go(page, "Explore")
     # the whole session first: 214,278 spikes, binned per pixel column
-    page.locator(".js-plotly-plot .gtitle", has_text="214,278 spikes of 35 units (binned at").wait_for()
+    page.locator(".js-plotly-plot .gtitle", has_text=re.compile(r"214,278 spikes of 35 units\s*binned at")).wait_for()
     # a 5-minute window: every spike a WebGL tick
     to = page.get_by_label("To (s)", exact=True)
     to.fill("300")
