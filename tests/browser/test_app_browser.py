@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -27,7 +28,7 @@ def test_upload_raster_psth_png(page, nwb_dir, tmp_path):
     page.get_by_text(f"Loaded {BIG}.").wait_for()
     _go(page, "Explore")
     # the whole session first: 214,278 spikes, binned per pixel column
-    page.locator(".js-plotly-plot .gtitle", has_text=re.compile(r"214,278 spikes of 35 units\s*binned at")).wait_for()
+    page.locator(".js-plotly-plot .gtitle", has_text=re.compile(r"214,278 spikes of 35 units\W*binned at")).wait_for()
     # a 5-minute window: every spike a WebGL tick
     to = page.get_by_label("To (s)", exact=True)
     to.fill("300")
@@ -102,3 +103,20 @@ def test_bicluster_job_shows_each_chain_live_after_a_reload(page, tmp_path):
     plot.wait_for()
     page.get_by_role("button", name="Cancel job").click()
     page.get_by_text(re.compile(f"Job {job_id} was cancelled")).wait_for(timeout=60_000)
+
+
+def test_explore_selectors_show_the_new_recordings_options(page, nwb_dir):
+    # switching recording must not leave the browser showing the old file's interval table
+    sample = Path(__file__).resolve().parents[2] / "sample_data" / "spikes_trials.nwb"
+    _upload(page, sample)
+    page.get_by_text("Loaded spikes_trials.nwb.").wait_for()
+    _upload(page, nwb_dir / BIG)
+    page.get_by_text(f"Loaded {BIG}.").wait_for()
+    _go(page, "Explore")
+    trials = page.get_by_role("combobox", name="Trials from")
+    expect(trials).to_have_value("trials", timeout=60_000)
+    page.get_by_role("combobox", name="Recording").click()
+    page.keyboard.type("pynapple")
+    page.keyboard.press("Enter")
+    page.locator(".js-plotly-plot .gtitle", has_text="aligned to encoding_table.start").wait_for()
+    expect(trials).to_have_value("encoding_table")
