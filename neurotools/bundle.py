@@ -61,6 +61,10 @@ def _readme(result: Result, files: list[str], skipped: list[str]) -> str:
         "Files:",
         *[f"  {f}" for f in files],
     ]
+    warnings = result.info.get("convergence_warnings") or []
+    if warnings:
+        lines += ["", "Convergence warnings (read before trusting the result):",
+                  *[f"  - {w}" for w in warnings]]
     if skipped:
         lines += ["", "Left out:", *[f"  {s}" for s in skipped]]
     return "\n".join(lines) + "\n"

@@ -590,6 +590,14 @@ def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
         st.info(NO_BROWSER_MESSAGE)
 
 
+def download_name(result: Any, name: str) -> str:
+    """A download's file stem that tells two results apart: the first input file, the figure's
+    name, the seed and a short digest of the result (e.g. ``rec_bicluster_states_seed0_3f2a1c``)."""
+    first = result.inputs[0].get("name", "") if result.inputs else ""
+    stem = Path(first).stem if first else "result"
+    return f"{stem}_{name}_seed{result.seed}_{_result_id(result)[:6]}"
+
+
 def _deferred_export(fig: go.Figure, fmt: str):
     """A no-argument callable that renders ``fig`` when the user clicks (Streamlit calls it)."""
     frozen = go.Figure(fig)  # a snapshot: later edits of ``fig`` do not change the download
@@ -924,7 +932,7 @@ def export_section(result: Any, recording: Recording | None, key: str) -> None:
             for note in bundle.skipped:
                 st.warning(f"Left out: {note}")
             st.download_button(f"Download bundle ({len(bundle.data) / 1e6:.1f} MB, {len(bundle.files)} files)",
-                               data=bundle.data, file_name=f"neurotools_{result.analysis}_bundle.zip",
+                               data=bundle.data, file_name=f"{download_name(result, result.analysis + '_bundle')}.zip",
                                mime="application/zip", key=f"{key}_bdl", on_click="ignore")
 
 

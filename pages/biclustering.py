@@ -8,6 +8,7 @@ from neurotools.analyses.biclustering import Params
 from neurotools.figures import biclustering as figs
 from pages._shared import (
     analysis_run_section,
+    download_name,
     export_section,
     figure_downloads,
     follow_job,
@@ -58,7 +59,7 @@ with tabs[0]:
     region = st.selectbox("Side bar (units table column)", [None, *cols], key="bicluster_region")
     fig = figs.coclustering_figure(result, rec, region)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_psm")
-    figure_downloads(fig, "bicluster_coclustering", key="bicluster_psm_dl")
+    figure_downloads(fig, download_name(result, "bicluster_coclustering"), key="bicluster_psm_dl")
 with tabs[1]:
     estimate = st.radio(
         "Point estimate of the states",
@@ -74,28 +75,28 @@ with tabs[1]:
                                            figs.state_estimate(result, estimate))
     fig = figs.state_raster_figure(result, rec, table, column, estimate)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_states")
-    figure_downloads(fig, "bicluster_states", key="bicluster_states_dl")
+    figure_downloads(fig, download_name(result, "bicluster_states"), key="bicluster_states_dl")
 with tabs[2]:
     fig = figs.posterior_counts_figure(result)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_counts")
-    figure_downloads(fig, "bicluster_counts", key="bicluster_counts_dl")
+    figure_downloads(fig, download_name(result, "bicluster_counts"), key="bicluster_counts_dl")
 with tabs[3]:
     names = result.info.get("latent_components", ["baseline"])
     comp = st.selectbox("Component", range(len(names)), format_func=lambda i: names[i],
                         key="bicluster_component")
     fig = figs.latent_figure(result, comp)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_latent")
-    figure_downloads(fig, "bicluster_latents", key="bicluster_latent_dl")
+    figure_downloads(fig, download_name(result, "bicluster_latents"), key="bicluster_latent_dl")
 with tabs[4]:
     st.dataframe(figs.diagnostics_rows(result), hide_index=True)
     fig = figs.trace_figure(result)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_traces")
-    figure_downloads(fig, "bicluster_traces", key="bicluster_traces_dl")
+    figure_downloads(fig, download_name(result, "bicluster_traces"), key="bicluster_traces_dl")
     fig = figs.chain_partitions_figure(result)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_chain_partitions")
-    figure_downloads(fig, "bicluster_chain_partitions", key="bicluster_chain_partitions_dl")
+    figure_downloads(fig, download_name(result, "bicluster_chain_partitions"), key="bicluster_chain_partitions_dl")
     fig = figs.ppc_figure(result)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_ppc")
-    figure_downloads(fig, "bicluster_ppc", key="bicluster_ppc_dl")
+    figure_downloads(fig, download_name(result, "bicluster_ppc"), key="bicluster_ppc_dl")
 
 export_section(result, rec, "bicluster_export")

@@ -8,6 +8,7 @@ from neurotools.analyses.connectome import Params
 from neurotools.figures import connectome as figs
 from pages._shared import (
     analysis_run_section,
+    download_name,
     export_section,
     figure_downloads,
     follow_job,
@@ -44,7 +45,7 @@ tabs = st.tabs(["Rank selection", "Components", "Timeline"])
 with tabs[0]:
     fig = figs.rank_selection_figure(result)
     st.plotly_chart(fig, width="stretch", key="connectome_fig_rank")
-    figure_downloads(fig, "connectome_rank", key="connectome_fig_rank_dl")
+    figure_downloads(fig, download_name(result, "connectome_rank"), key="connectome_fig_rank_dl")
 with tabs[1]:
     comp = st.selectbox("Component", range(figs.n_components(result)),
                         format_func=lambda r: f"component {r + 1}", key="connectome_component")
@@ -58,10 +59,10 @@ with tabs[1]:
     for k, (name, fig) in enumerate(gallery):
         with (left if k % 2 == 0 else right):
             st.plotly_chart(fig, width="stretch", key=f"connectome_fig_{name}")
-            figure_downloads(fig, f"connectome_c{comp + 1}_{name}", key=f"connectome_fig_{name}_dl")
+            figure_downloads(fig, download_name(result, f"connectome_c{comp + 1}_{name}"), key=f"connectome_fig_{name}_dl")
 with tabs[2]:
     fig = figs.activity_timeline_figure(result, rec)
     st.plotly_chart(fig, width="stretch", key="connectome_fig_timeline")
-    figure_downloads(fig, "connectome_timeline", key="connectome_fig_timeline_dl")
+    figure_downloads(fig, download_name(result, "connectome_timeline"), key="connectome_fig_timeline_dl")
 
 export_section(result, rec, "connectome_export")

@@ -13,6 +13,7 @@ from neurotools.figures import neuroformer as nff
 from neurotools.jobs import AnalysisTask
 from pages._shared import (
     current_job_id,
+    download_name,
     export_section,
     figure_downloads,
     job_panel,
@@ -99,27 +100,27 @@ with train_tab:
     with tabs[0]:
         fig = nff.result_loss_figure(result)
         st.plotly_chart(fig, key="nf_fig_loss")
-        figure_downloads(fig, "neuroformer_losses", "nf_dl_loss")
+        figure_downloads(fig, download_name(result, "neuroformer_losses"), "nf_dl_loss")
     with tabs[1]:
         n_trials = len(result.arrays["real_counts"])
         trial = st.slider("Trial", 0, max(0, n_trials - 1), 0, key="nf_trial") if n_trials > 1 else 0
         fig = nff.raster_figure(result, trial)
         st.plotly_chart(fig, key="nf_fig_raster")
-        figure_downloads(fig, "neuroformer_raster", "nf_dl_raster")
+        figure_downloads(fig, download_name(result, "neuroformer_raster"), "nf_dl_raster")
         fig = nff.psth_figure(result)
         st.plotly_chart(fig, key="nf_fig_psth")
-        figure_downloads(fig, "neuroformer_psth", "nf_dl_psth")
+        figure_downloads(fig, download_name(result, "neuroformer_psth"), "nf_dl_psth")
     with tabs[2]:
         fig = nff.behavior_figure(result)
         st.plotly_chart(fig, key="nf_fig_behavior")
-        figure_downloads(fig, "neuroformer_behavior", "nf_dl_behavior")
+        figure_downloads(fig, download_name(result, "neuroformer_behavior"), "nf_dl_behavior")
     with tabs[3]:
         fig = nff.connectivity_figure(result)
         st.plotly_chart(fig, key="nf_fig_conn")
-        figure_downloads(fig, "neuroformer_connectivity", "nf_dl_conn")
+        figure_downloads(fig, download_name(result, "neuroformer_connectivity"), "nf_dl_conn")
         fig = nff.connectivity_graph(result)
         st.plotly_chart(fig, key="nf_fig_graph")
-        figure_downloads(fig, "neuroformer_graph", "nf_dl_graph")
+        figure_downloads(fig, download_name(result, "neuroformer_graph"), "nf_dl_graph")
     with tabs[4]:
         folder = result.params.get("checkpoint_dir", "")
         if folder and (Path(folder) / CHECKPOINT).exists():

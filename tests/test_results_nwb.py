@@ -221,3 +221,14 @@ def test_bundle_holds_figures_result_recipe_and_nwb_copy_and_reruns(result_dirs,
     assert main(["rerun", str(unpacked), "--out", str(tmp_path / "again"), "--check"]) == 0
     with h5py.File(unpacked / "hmmglm_states.neurotools.nwb", "r") as f:
         assert "processing/neurotools/hmmglm_arrays" in f
+
+
+def test_a_bundles_readme_carries_the_runs_convergence_warnings(result_dirs):
+    from neurotools.bundle import build_bundle
+
+    result = Result.load(result_dirs["hmmglm"])
+    readme = zipfile.ZipFile(io.BytesIO(build_bundle(result, {}, ["html"]).data)).read("README.txt")
+    assert b"Convergence warnings" not in readme
+    result.info["convergence_warnings"] = ["The chains disagree on the log-likelihood (split R-hat 1.46 > 1.05)."]
+    readme = zipfile.ZipFile(io.BytesIO(build_bundle(result, {}, ["html"]).data)).read("README.txt").decode()
+    assert "Convergence warnings (read before trusting the result):\n  - The chains disagree" in readme

@@ -17,6 +17,22 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
            "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 #: Most spikes drawn in the state raster.
 MAX_SPIKES = 200_000
+#: Colours of the regions (unit-table levels) in the co-clustering side bar.
+REGION_COLORS = ("#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5",
+                 "#d9d9d9", "#bc80bd", "#ccebc5")
+#: Most region levels named in the co-clustering figure's legend.
+MAX_REGION_KEYS = 20
+
+
+def _category_legend(fig: go.Figure, names: list[str], colors: list[str],
+                     row: int | None = None, col: int | None = None) -> None:
+    """Legend entries (coloured squares) for the categories of a heatmap, which has none."""
+    for name, color in zip(names, colors):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker=dict(symbol="square", size=12, color=color),
+                                 hoverinfo="skip", showlegend=True), row=row, col=col)
+
+
 #: Spike colours of alternate neuron clusters in the state raster (apart from the state colours).
 CLUSTER_SHADES = ("#1a1a1a", "#8a8a8a")
 
@@ -110,9 +126,18 @@ def coclustering_figure(result: Result, recording: Recording | None = None,
     c_main = 2 if col is not None else 1
     if col is not None:
         levels, codes = np.unique(col, return_inverse=True)
+        colors = [REGION_COLORS[k % len(REGION_COLORS)] for k in range(len(levels))]
+        scale = []
+        for k, color in enumerate(colors):
+            scale += [[k / len(levels), color], [(k + 1) / len(levels), color]]
         fig.add_trace(go.Heatmap(z=codes[:, None], y=names, x=[region_column], showscale=False,
-                                 colorscale="Viridis", text=col[:, None],
+                                 zmin=-0.5, zmax=len(levels) - 0.5, colorscale=scale,
+                                 text=col[:, None],
                                  hovertemplate="%{y}: %{text}<extra></extra>"), 1, 1)
+        # which colour is which region: one legend entry per level (the first MAX_REGION_KEYS)
+        _category_legend(fig, [f"{region_column}: {v}" for v in levels[:MAX_REGION_KEYS]],
+                         colors[:MAX_REGION_KEYS], row=1, col=1)
+        fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
     fig.add_trace(go.Heatmap(z=psm, x=names, y=names, zmin=0, zmax=1, colorscale="Blues",
                              colorbar=dict(title="P(same cluster)"),
                              hovertemplate="%{y} & %{x}: %{z:.2f}<extra></extra>"), 1, c_main)
@@ -274,7 +299,9 @@ def posterior_counts_figure(result: Result) -> go.Figure:
         fig.add_trace(go.Bar(x=mm, y=pm[mm], marker_color=PALETTE[2],
                              name=f">= {result.info.get('major_state_min_bins', '?')} bins "
                                   "(1% of the bins)"), 1, 2)
-        fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.25))
+        # the key belongs to the states panel (right): put it in that panel's top right corner
+        fig.update_layout(barmode="group", legend=dict(x=1, xanchor="right", y=1, yanchor="top",
+                                                       bgcolor="rgba(255,255,255,0.8)"))
     fig.update_xaxes(title_text="number of clusters (count)", dtick=1, row=1, col=1)
     fig.update_xaxes(title_text="number of states (count)", dtick=1, row=1, col=2)
     fig.update_yaxes(title_text="posterior probability", range=[0, 1])
@@ -382,8 +409,10 @@ def chain_partitions_figure(result: Result) -> go.Figure:
         scale += [[k / n_col, color], [(k + 1) / n_col, color]]
     fig = go.Figure(go.Heatmap(
         z=z, x=names, y=ylab, zmin=-0.5, zmax=n_col - 0.5, colorscale=scale, xgap=1, ygap=2,
-        colorbar=dict(title="cluster", tickvals=list(range(n_col))),
-        hovertemplate="neuron %{x}<br>%{y}<br>cluster %{z}<extra></extra>"))
+        showscale=False, hovertemplate="neuron %{x}<br>%{y}<br>cluster %{z}<extra></extra>"))
+    # a legend, not a colour bar: a bar is squashed to a few pixels when there are few chains
+    _category_legend(fig, [f"cluster {k}" for k in range(n_col)],
+                     [PALETTE[k % len(PALETTE)] for k in range(n_col)])
     fig.update_xaxes(title_text="neuron (unit id, ordered by pooled cluster)", type="category")
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(title="Neuron clusters per chain (labels matched to the pooled partition)",

@@ -66,7 +66,8 @@ def test_export_bundle_then_open_its_nwb_copy(page, browser, app_server, tmp_pat
         download_button.click()
     zpath = tmp_path / dl.value.suggested_filename
     dl.value.save_as(zpath)
-    assert zpath.name == "neurotools_hmmglm_bundle.zip"
+    # the file names the recording, the analysis, the seed and the result
+    assert re.fullmatch(r"hmmglm_states_hmmglm_bundle_seed0_[0-9a-f]{6}\.zip", zpath.name), zpath.name
     with zipfile.ZipFile(zpath) as z:
         names = set(z.namelist())
         assert {"recipe.json", "result/result.json", "result/arrays.npz",

@@ -215,8 +215,12 @@ def test_spread_starts_give_each_chain_its_own_number_of_clusters():
     # the diagnostics figure: one row per chain, labelled with its start and its ARI to the pool
     from neurotools.figures.biclustering import chain_partitions_figure
 
-    heat = chain_partitions_figure(spread).data[0]
+    fig = chain_partitions_figure(spread)
+    heat = fig.data[0]
     assert np.asarray(heat.z).shape == (3, 12)
+    # a legend names each cluster's colour (no colour bar, which few chains squash)
+    assert heat.showscale is False
+    assert [t.name for t in fig.data[1:]] == [f"cluster {k}" for k in range(int(np.max(heat.z)) + 1)]
     assert [y.endswith(f"start K={k})") for y, k in
             zip(heat.y, spread.info["start_clusters_per_chain"])] == [True] * 3
 
@@ -357,3 +361,15 @@ def test_state_raster_draws_every_spike_of_a_small_recording_by_cluster(paper_fi
     assert drawn == sum(int(np.sum((s >= lo) & (s < hi))) for s in rec.spike_times)
     assert "thinned" not in fig.layout.title.text
     assert [t.startswith("cluster ") for t in fig.layout.yaxis2.ticktext] == [True] * len(spikes)
+
+
+def test_the_coclustering_side_bar_has_a_key_for_each_region(paper_fit):
+    from neurotools.figures.biclustering import coclustering_figure, region_columns
+
+    rec, res = paper_fit
+    assert "true_cluster" in region_columns(rec)
+    fig = coclustering_figure(res, rec, "true_cluster")
+    levels = np.unique(np.asarray(rec.unit_table["true_cluster"]).astype(str))
+    assert [t.name for t in fig.data if t.type == "scatter"] == [f"true_cluster: {v}" for v in levels]
+    side = fig.data[0]
+    assert side.zmin == -0.5 and side.zmax == len(levels) - 0.5   # one colour per level
