@@ -8,7 +8,8 @@ with several threads) undo each other's limit: the first to leave gives the othe
 while they still run, and the last may leave the process limited for good.
 :func:`one_blas_thread` keeps one shared limit while any thread is inside and restores the
 process's own setting when the last one leaves. BLAS libraries on OpenMP keep a count per thread,
-so each thread also sets its own.
+so each thread also sets its own; there the shared limit only touches the first thread to enter
+(left at one thread) and the last to leave (given the first's original count).
 """
 
 from __future__ import annotations

@@ -638,7 +638,7 @@ def default_job_workers() -> int:
 
 
 def analysis_run_section(
-    analysis: str, params_cls: type[ParamSet], paths: list[str], key: str,
+    analysis: str, params_cls: type[ParamSet], paths: list[str | LoadedFile], key: str,
     exclude: Iterable[str] = (), parallel: str | None = None,
 ):
     """The settings form, the Run button and the job panel of an analysis page.
@@ -653,8 +653,9 @@ def analysis_run_section(
         CLI name of the analysis (``connectome``, ``bicluster``, ``hmmglm``...).
     params_cls : type
         Its parameter class (one widget per field).
-    paths : list of str
-        Files to analyse (on the server).
+    paths : list of str or LoadedFile
+        Files to analyse (on the server); loaded files also identify their content, so a result
+        is shown only with the very files it was computed on.
     key : str
         Prefix of the widget keys.
     exclude : iterable of str
@@ -668,6 +669,8 @@ def analysis_run_section(
     Result or None
         The finished result of this analysis, or None while nothing is done (the page should stop).
     """
+    chosen = list(paths)
+    paths = [str(p.path) if isinstance(p, LoadedFile) else str(p) for p in chosen]
     with st.form(f"{key}_form"):
         params = params_form(params_cls, key=key, exclude=exclude)
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}_seed")
@@ -695,7 +698,7 @@ def analysis_run_section(
     if job_id:
         result = job_panel(job_id)
         if result is not None and result.analysis == analysis:
-            if result_matches(result, paths):
+            if result_matches(result, chosen):
                 return result
             names = ", ".join(i.get("name", "?") for i in result.inputs)
             st.info(f"Job {job_id} was computed on {names}: choose that recording above to "
@@ -724,6 +727,7 @@ def open_on_analysis_page(job_id: str) -> None:
     """
     analysis = job_store().task(job_id).get("analysis")
     load_job_files(job_id)
+    st.session_state.pop(f"{analysis}_followed", None)  # the page's selector follows this job
     st.switch_page(ANALYSIS_PAGES[analysis][0], query_params={"job": job_id})
 
 
@@ -741,14 +745,27 @@ def page_job_id(analysis: str, key: str) -> str | None:
     return st.session_state.get(f"{key}_job") or url_job
 
 
-def result_matches(result: Any, paths: Iterable[str]) -> bool:
-    """Whether a result was computed on exactly the chosen files (by content, else by path)."""
-    by_path = {f.path: f.sha256 for f in loaded_recordings()}
-    chosen = [by_path.get(str(p), str(p)) for p in paths]
-    computed = [i.get("sha256") or i.get("path") for i in result.inputs]
-    paths_of = [i.get("path") for i in result.inputs]
-    return sorted(chosen) == sorted(map(str, computed)) or sorted(map(str, paths)) == sorted(
-        map(str, paths_of))
+def result_matches(result: Any, files: Iterable[str | LoadedFile]) -> bool:
+    """Whether a result was computed on exactly the chosen files.
+
+    Content decides (SHA-256) wherever both sides know it: a file changed on disk since the job
+    ran does not match, even at the same path. A plain path is matched against the loaded file
+    at that path (the newest one, if several were loaded there) or else by path.
+    """
+    loaded = {}
+    for f in loaded_recordings():
+        loaded[f.path] = f  # the newest entry of a path wins
+    chosen = [f if isinstance(f, LoadedFile) else loaded.get(str(f), str(f)) for f in files]
+    if len(chosen) != len(result.inputs):
+        return False
+
+    def key(item: Any) -> str:
+        return item.sha256 if isinstance(item, LoadedFile) else f"path:{item}"
+
+    def computed(entry: dict) -> str:
+        return entry["sha256"] if entry.get("sha256") else f"path:{entry.get('path')}"
+
+    return sorted(map(key, chosen)) == sorted(map(computed, result.inputs))
 
 
 def check_selection(params: Any, paths: Iterable[str]) -> None:
@@ -822,9 +839,12 @@ def follow_job(files: list[LoadedFile], key: str, analysis: str, widget_key: str
     if not job_id or st.session_state.get(f"{key}_followed") == job_id:
         return
     try:
-        wanted = [str(p) for p in job_store().task(job_id).get("paths", [])]
+        task = job_store().task(job_id)
     except (UserError, OSError, ValueError):
         return
+    if task.get("analysis") != analysis:  # e.g. a rate-sweep job in the address
+        return
+    wanted = [str(p) for p in task.get("paths", [])]
     index = {f.path: i for i, f in enumerate(files)}
     if not wanted or any(p not in index for p in wanted):
         return
@@ -932,7 +952,7 @@ def export_section(result: Any, recording: Recording | None, key: str) -> None:
             for note in bundle.skipped:
                 st.warning(f"Left out: {note}")
             st.download_button(f"Download bundle ({len(bundle.data) / 1e6:.1f} MB, {len(bundle.files)} files)",
-                               data=bundle.data, file_name=f"{download_name(result, result.analysis + '_bundle')}.zip",
+                               data=bundle.data, file_name=f"{_slug(download_name(result, result.analysis + '_bundle'))}.zip",
                                mime="application/zip", key=f"{key}_bdl", on_click="ignore")
 
 

@@ -28,7 +28,7 @@ follow_job(files, "bicluster", "bicluster", "bicluster_file")
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
                       key="bicluster_file")
 loaded = files[chosen]
-result = analysis_run_section("bicluster", Params, [str(loaded.path)], "bicluster",
+result = analysis_run_section("bicluster", Params, [loaded], "bicluster",
                               exclude=("source",), parallel="chains")
 if result is None:
     st.stop()
@@ -89,6 +89,9 @@ with tabs[3]:
     figure_downloads(fig, download_name(result, "bicluster_latents"), key="bicluster_latent_dl")
 with tabs[4]:
     st.dataframe(figs.diagnostics_rows(result), hide_index=True)
+    st.caption("The log-joint includes the density of the latent paths (bins x clusters x "
+               "(1 + latent_dim) values), so chains with different numbers of clusters have "
+               "log-joints of different dimension: compare such chains on the log-likelihood.")
     fig = figs.trace_figure(result)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_traces")
     figure_downloads(fig, download_name(result, "bicluster_traces"), key="bicluster_traces_dl")

@@ -28,7 +28,7 @@ follow_job(files, "connectome", "connectome", "connectome_files", multiple=True)
 chosen = st.multiselect("Recordings (several = animals; one with trials = trials)",
                         range(len(files)), default=None if "connectome_files" in st.session_state else [0], format_func=lambda i: files[i].name,
                         key="connectome_files")
-result = analysis_run_section("connectome", Params, [str(files[i].path) for i in chosen], "connectome")
+result = analysis_run_section("connectome", Params, [files[i] for i in chosen], "connectome")
 if result is None:
     st.stop()
 

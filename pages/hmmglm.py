@@ -28,7 +28,7 @@ follow_job(files, "hmmglm", "hmmglm", "hmmglm_file")
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
                       key="hmmglm_file")
 loaded = files[chosen]
-result = analysis_run_section("hmmglm", Params, [str(loaded.path)], "hmmglm", exclude=("source",))
+result = analysis_run_section("hmmglm", Params, [loaded], "hmmglm", exclude=("source",))
 if result is None:
     st.stop()
 

@@ -19,9 +19,9 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
 MAX_SPIKES = 200_000
 #: Colours of the regions (unit-table levels) in the co-clustering side bar.
 REGION_COLORS = ("#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5",
-                 "#d9d9d9", "#bc80bd", "#ccebc5")
-#: Most region levels named in the co-clustering figure's legend.
-MAX_REGION_KEYS = 20
+                 "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f", "#a6761d")
+#: Most region levels named in the co-clustering figure's legend (one colour each).
+MAX_REGION_KEYS = len(REGION_COLORS)
 
 
 def _category_legend(fig: go.Figure, names: list[str], colors: list[str],
@@ -39,7 +39,8 @@ CLUSTER_SHADES = ("#1a1a1a", "#8a8a8a")
 
 def thin_spike_trains(trains: list[np.ndarray], max_spikes: int
                       ) -> tuple[list[np.ndarray], int | None]:
-    """Thin the busiest spike trains evenly over time so that all together hold ``max_spikes``.
+    """Thin the busiest spike trains evenly over time so that together they hold at most
+    ``max_spikes`` spikes.
 
     Parameters
     ----------
@@ -52,7 +53,8 @@ def thin_spike_trains(trains: list[np.ndarray], max_spikes: int
     -------
     (list of ndarray, int or None)
         The trains (each keeps every k-th spike when thinned, so it still spans its whole time
-        range) and the cap per neuron, or None when nothing was thinned.
+        range) and the cap per neuron, or None when nothing was thinned. Every neuron keeps at
+        least one spike, so with more neurons than ``max_spikes`` the total exceeds it.
     """
     counts = np.array([len(x) for x in trains])
     if counts.sum() <= max_spikes:
@@ -135,8 +137,10 @@ def coclustering_figure(result: Result, recording: Recording | None = None,
                                  text=col[:, None],
                                  hovertemplate="%{y}: %{text}<extra></extra>"), 1, 1)
         # which colour is which region: one legend entry per level (the first MAX_REGION_KEYS)
-        _category_legend(fig, [f"{region_column}: {v}" for v in levels[:MAX_REGION_KEYS]],
-                         colors[:MAX_REGION_KEYS], row=1, col=1)
+        keys = [f"{region_column}: {v}" for v in levels[:MAX_REGION_KEYS]]
+        if len(levels) > MAX_REGION_KEYS:  # colours repeat from here on; say so in the key
+            keys[-1] += f" (and {len(levels) - MAX_REGION_KEYS} more, colours repeat)"
+        _category_legend(fig, keys, colors[:MAX_REGION_KEYS], row=1, col=1)
         fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"))
     fig.add_trace(go.Heatmap(z=psm, x=names, y=names, zmin=0, zmax=1, colorscale="Blues",
                              colorbar=dict(title="P(same cluster)"),
@@ -445,13 +449,14 @@ def format_rhat(value: float | None) -> str:
     return f"{value:.3f}" if np.isfinite(value) else "infinite"
 
 
-def _diagnostic_value(key: str, value: float | None) -> str:
-    # results store a non-finite number as null (JSON); R-hat and ESS are then not defined:
-    # every chain constant (R-hat infinite when they hold different values), or too few draws
-    if value is None or not np.isfinite(value):
+def _diagnostic_value(key: str, value: float | None, infinite: bool = False) -> str:
+    # results store a non-finite number as null (JSON); info["infinite_metrics"] names the
+    # infinite ones (R-hat of chains that each stayed at a value of their own)
+    if infinite or (value is not None and np.isinf(value)):
+        return "infinite"
+    if value is None or np.isnan(value):
         if key.startswith(("rhat_", "ess_")):
-            return ("infinite" if value is not None and value > 0 and key.startswith("rhat_")
-                    else "not defined: chains constant or too few draws (see the warnings)")
+            return "not defined: chains constant or too few draws"
         return "not defined"
     return f"{float(value):.4g}"
 
@@ -464,7 +469,9 @@ def diagnostics_rows(result: Result) -> list[dict[str, object]]:
             "ess_bulk_n_major_states",
             "min_pairwise_chain_ari",
             "seconds_per_iteration", "ppc_extreme_fraction")
-    rows = [{"diagnostic": DIAGNOSTIC_NAMES.get(k, k), "value": _diagnostic_value(k, result.metrics[k])}
+    infinite = set(result.info.get("infinite_metrics", ()))
+    rows = [{"diagnostic": DIAGNOSTIC_NAMES.get(k, k),
+             "value": _diagnostic_value(k, result.metrics[k], k in infinite)}
             for k in keys if k in result.metrics]
     starts = result.info.get("start_clusters_per_chain")
     if starts:

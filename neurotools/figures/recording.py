@@ -298,7 +298,7 @@ def _behavior_traces(b: BehaviorSeries, t_start: float, t_stop: float, color_at:
 
 def add_shapes(fig: go.Figure, shapes: list[dict]) -> None:
     """Append shapes in one assignment: ``update_layout(shapes=...)`` re-validates every
-    existing shape against the list, quadratic in their number (100 s for 2,300 state bands)."""
+    existing shape against the list, quadratic in their number (38 s for 2,300 state bands)."""
     if shapes:
         fig.layout.shapes = (*fig.layout.shapes, *shapes)
 
@@ -634,6 +634,7 @@ def timeline_figure(
 # -- trial-aligned raster and PSTH ------------------------------------------------------------------
 def _duration(seconds: float) -> str:
     """A bin width in readable units: ``"5 ms"``, ``"1.41 s"``, ``"2.5 min"``."""
+    seconds = float(f"{seconds:.3g}")  # round first, so 0.9996 s reads "1 s", not "1e+03 ms"
     if seconds < 1:
         return f"{seconds * 1000:.3g} ms"
     if seconds < 120:

@@ -71,7 +71,7 @@ def test_dense_windows_are_binned_counts_and_sparse_ones_single_spikes(nwb_dir):
     assert fig.data[0].type == "heatmap" and z.shape == (3, 2000)
     assert list(z.sum(axis=1)) == per_unit and z.sum() == 21354
     assert "binned at" in fig.layout.title.text
-    assert fig.data[0].colorbar.title.text.startswith("spikes per ") and "e+" not in fig.data[0].colorbar.title.text
+    assert fig.data[0].colorbar.title.text == "spikes per 544 ms"
     fig = timeline_figure(rec)  # 21,354 spikes: drawn one by one
     assert fig.data[0].type == "scattergl" and len(fig.data[0].x) == 21354
 
@@ -123,3 +123,10 @@ def test_thousands_of_state_bands_over_a_binned_raster_draw_quickly(nwb_dir):
     # over an (opaque) binned raster the states are a strip on top, not hidden behind it
     assert {(b.y0, b.y1, b.layer) for b in bands} == {(0.95, 1.0, "above")}
     assert elapsed < 10, elapsed   # 2,300 bands took 38 s when each shape was re-validated
+
+
+def test_bin_widths_read_in_ms_s_or_min():
+    from neurotools.figures.recording import _duration
+
+    assert [_duration(x) for x in (0.0005, 0.544, 0.9996, 1.41, 150.0)] == [
+        "0.5 ms", "544 ms", "1 s", "1.41 s", "2.5 min"]

@@ -4,13 +4,14 @@ after a refresh (new session) or from the Jobs page."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor, Future
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from neurotools.analyses.biclustering import SimParams, simulate
 from neurotools.data.nwb_writer import write_nwb
-from neurotools.jobs import JobStore
+from neurotools.jobs import AnalysisTask, JobStore
 from tests.app.conftest import ROOT, _isolated_app_env, app, figures, upload  # noqa: F401
 
 
@@ -98,3 +99,58 @@ def test_a_neuron_index_past_the_last_unit_stops_the_run_before_a_job_starts(app
     assert any("Neuron index 99 is out of range" in e.value for e in app.error)
     assert "job" not in app.query_params
     assert not list(JobStore(os.environ["NEUROTOOLS_JOBS_DIR"]).list_jobs())
+
+
+def test_show_on_the_page_follows_the_job_after_the_user_chose_another_recording(app, two_files):  # noqa: F811
+    upload(app, *two_files)
+    app.switch_page("pages/biclustering.py").run()
+    app.selectbox(key="bicluster_file").set_value(1).run()
+    job_id = _run_small_bicluster_job(app)
+    app.selectbox(key="bicluster_file").set_value(0).run()   # the user looks at the other file
+    app.switch_page("pages/jobs.py").run()
+    app.button(key=f"jobs_open_{job_id}").click().run()
+    app.button(key="jobs_show_result").click().run()
+    assert not app.exception
+    assert app.selectbox(key="bicluster_file").value == 1
+    assert any("co-clustering" in t for t in _result_titles(app))
+
+
+class _NeverRuns(Executor):
+    """An executor that accepts a job and never starts it (the job stays queued)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        return Future()
+
+
+def test_a_job_of_another_analysis_in_the_address_leaves_the_selector_alone(app, two_files):  # noqa: F811
+    upload(app, *two_files)
+    paths = [e["path"] for e in app.session_state["nt_files"]]
+    store = JobStore(os.environ["NEUROTOOLS_JOBS_DIR"])
+    app.query_params["job"] = store.submit(AnalysisTask("hmmglm", [paths[1]], {}, 0), _NeverRuns())
+    app.switch_page("pages/biclustering.py").run()
+    assert not app.exception
+    assert app.selectbox(key="bicluster_file").value == 0
+
+
+def test_a_file_changed_on_disk_does_not_show_the_old_result(app, tmp_path):  # noqa: F811
+    path = tmp_path / "rec.nwb"
+    write_nwb(simulate(SimParams(n_neurons=6, n_clusters=2, n_bins=50), seed=0), path)
+
+    def load_by_path():
+        app.switch_page("pages/load.py").run()
+        app.text_input(key="load_path").set_value(str(path))
+        app.button(key="load_path_button").click().run()
+
+    load_by_path()
+    app.switch_page("pages/biclustering.py").run()
+    job_id = _run_small_bicluster_job(app)
+    assert any("co-clustering" in t for t in _result_titles(app))
+    # the same path now holds another recording (fewer neurons), loaded again
+    write_nwb(simulate(SimParams(n_neurons=4, n_clusters=2, n_bins=50), seed=1), path)
+    load_by_path()
+    assert len(app.session_state["nt_files"]) == 2
+    app.switch_page("pages/biclustering.py").run()
+    app.selectbox(key="bicluster_file").set_value(1).run()
+    assert not app.exception
+    assert not any("co-clustering" in t for t in _result_titles(app))
+    assert any(job_id in i.value for i in app.info)

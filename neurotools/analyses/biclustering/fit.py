@@ -488,6 +488,10 @@ def summarise(outs: list[ChainOutput], params: BiclusterParams, recordings: list
             f"each chain started rather than the posterior over cluster counts; compare "
             f"chains started apart (starts=spread).")
     info["convergence_warnings"] = convergence_warnings(metrics)
+    # result files store a non-finite number as null: name the infinite ones (e.g. R-hat of
+    # chains that each stayed at a value of their own) so that readers can tell them from NaN
+    info["infinite_metrics"] = sorted(k for k, v in metrics.items()
+                                      if isinstance(v, float) and np.isinf(v))
     if device != "cpu":
         info["device_note"] = f"'{device}' was requested; the sampler runs on the CPU (numpy)."
     return Result(

@@ -355,6 +355,10 @@ def convergence_warnings(metrics: dict, rhat_max: float = 1.05, ari_min: float =
     """
     out = []
     for key, words in RHAT_CHECKS:
+        # log-joints of chains with different numbers of clusters have different dimensions
+        # (the latent paths' density): comparable only when every chain kept one and the same K
+        if key == "rhat_logjoint" and metrics.get("rhat_n_clusters") != 1.0:
+            continue
         v = metrics.get(key)
         if v is not None and not np.isnan(v) and v > rhat_max:
             # infinite: every chain held one value of its own (e.g. its starting cluster count)

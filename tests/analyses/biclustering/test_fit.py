@@ -212,6 +212,9 @@ def test_spread_starts_give_each_chain_its_own_number_of_clusters():
     assert spread.info["start_clusters_per_chain"] == [k0, k0 + 1, k0 - 1]
     assert "start_note" not in spread.info
     assert spread.params["starts"] == "spread"
+    # result files store infinity as null: the result names its infinite metrics
+    infinite = {k for k, v in spread.metrics.items() if isinstance(v, float) and np.isinf(v)}
+    assert set(spread.info["infinite_metrics"]) == infinite
     # the diagnostics figure: one row per chain, labelled with its start and its ARI to the pool
     from neurotools.figures.biclustering import chain_partitions_figure
 

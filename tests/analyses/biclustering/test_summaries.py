@@ -189,6 +189,10 @@ def test_constant_chains_have_no_ess_and_the_table_says_not_defined():
     assert rows["split R-hat, number of neuron clusters"].startswith("not defined")
     assert rows["bulk ESS, number of neuron clusters (draws)"].startswith("not defined")
     assert rows["seconds per iteration and chain (s)"] == "0.08"
+    # an infinite R-hat read back from disk (null) is named in info["infinite_metrics"]
+    result.info["infinite_metrics"] = ["rhat_n_clusters"]
+    rows = {r["diagnostic"]: r["value"] for r in diagnostics_rows(result)}
+    assert rows["split R-hat, number of neuron clusters"] == "infinite"
     assert [format_rhat(v) for v in (None, float("nan"), float("inf"), 1.0456)] == [
         "not defined", "not defined", "infinite", "1.046"]
 
@@ -199,3 +203,6 @@ def test_the_log_joint_is_checked_too():
     assert convergence_warnings(good) == []
     (w,) = convergence_warnings({**good, "rhat_logjoint": 2.24})
     assert "log-joint density (split R-hat 2.24 > 1.05)" in w
+    # chains with different numbers of clusters: their log-joints have different dimensions
+    varying = {**good, "rhat_logjoint": 2.24, "rhat_n_clusters": 1.01}
+    assert not any("log-joint" in x for x in convergence_warnings(varying))
