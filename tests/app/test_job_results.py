@@ -34,6 +34,14 @@ def _run_small_bicluster_job(at: AppTest) -> str:
     return at.query_params["job"]
 
 
+def _job_on_the_second_file(at: AppTest, files) -> str:
+    """Load both files, choose the second on the Bi-clustering page and run a small job there."""
+    upload(at, *files)
+    at.switch_page("pages/biclustering.py").run()
+    at.selectbox(key="bicluster_file").set_value(1).run()
+    return _run_small_bicluster_job(at)
+
+
 def _result_titles(at: AppTest) -> list[str]:
     return [f["layout"]["title"]["text"] for f in figures(at)]
 
@@ -53,10 +61,7 @@ def test_a_result_is_not_drawn_over_another_recording(app, two_files):  # noqa: 
 
 
 def test_after_a_refresh_the_page_loads_the_jobs_recording_and_shows_the_result(app, two_files):  # noqa: F811
-    upload(app, *two_files)
-    app.switch_page("pages/biclustering.py").run()
-    app.selectbox(key="bicluster_file").set_value(1).run()
-    job_id = _run_small_bicluster_job(app)
+    job_id = _job_on_the_second_file(app, two_files)
     # a browser refresh: a new session with only the address
     again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     again.query_params["job"] = job_id
@@ -70,10 +75,7 @@ def test_after_a_refresh_the_page_loads_the_jobs_recording_and_shows_the_result(
 
 
 def test_open_on_the_jobs_page_shows_the_result_on_its_analysis_page(app, two_files):  # noqa: F811
-    upload(app, *two_files)
-    app.switch_page("pages/biclustering.py").run()
-    app.selectbox(key="bicluster_file").set_value(1).run()
-    job_id = _run_small_bicluster_job(app)
+    job_id = _job_on_the_second_file(app, two_files)
     # another job on the other file becomes the page's job
     app.selectbox(key="bicluster_file").set_value(0).run()
     other = _run_small_bicluster_job(app)
@@ -102,10 +104,7 @@ def test_a_neuron_index_past_the_last_unit_stops_the_run_before_a_job_starts(app
 
 
 def test_show_on_the_page_follows_the_job_after_the_user_chose_another_recording(app, two_files):  # noqa: F811
-    upload(app, *two_files)
-    app.switch_page("pages/biclustering.py").run()
-    app.selectbox(key="bicluster_file").set_value(1).run()
-    job_id = _run_small_bicluster_job(app)
+    job_id = _job_on_the_second_file(app, two_files)
     app.selectbox(key="bicluster_file").set_value(0).run()   # the user looks at the other file
     app.switch_page("pages/jobs.py").run()
     app.button(key=f"jobs_open_{job_id}").click().run()
