@@ -39,7 +39,17 @@ def main() -> None:
     sections = {"Data": data_pages}
     if analysis_pages:
         sections["Analyses"] = analysis_pages
-    st.navigation(sections).run()
+    navigation = st.navigation(sections)
+    # a page first opened without this navigation (pages/_shared.py) comes back here with ?page=
+    wanted = st.query_params.get("page")
+    if wanted is not None:
+        rest = {k: v for k, v in st.query_params.to_dict().items() if k != "page"}
+        for page in data_pages + analysis_pages:
+            if page.url_path == wanted:
+                st.switch_page(page, query_params=rest)
+        st.query_params.clear()
+        st.query_params.update(rest)
+    navigation.run()
 
 
 # Streamlit runs this file as __main__. Worker processes that jobs spawn re-import the main

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -44,6 +45,28 @@ MAX_UPLOAD_MB = 1024
 SPOOL_CHUNK = 8 << 20
 
 _FILES_KEY = "nt_files"
+
+
+def _leave_the_automatic_page_list() -> None:
+    """Send a page that Streamlit ran without ``app.py`` through ``app.py``'s navigation.
+
+    Streamlit treats a ``pages/`` folder beside the main script as an automatic page list until
+    the main script has called ``st.navigation`` once in this server. So the very first request
+    to a fresh server that names a page (a bookmark, or a tab reconnecting after a restart) ran
+    that page alone, under a raw list of file names. Here the page hands over to ``app.py``,
+    which opens the same page (``?page=``) with the app's navigation.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without this flag: nothing to correct
+        return
+    if not getattr(PagesManager, "uses_pages_directory", None):
+        return
+    target = urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    st.switch_page("app.py", query_params={**st.query_params.to_dict(), "page": target})
+
+
+_leave_the_automatic_page_list()
 
 
 # -- where things live ---------------------------------------------------------------------------

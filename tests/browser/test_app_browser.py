@@ -120,3 +120,24 @@ def test_explore_selectors_show_the_new_recordings_options(page, nwb_dir):
     page.keyboard.press("Enter")
     page.locator(".js-plotly-plot .gtitle", has_text="aligned to encoding_table.start").wait_for()
     expect(trials).to_have_value("encoding_table")
+
+
+def test_a_page_opened_first_on_a_fresh_server_gets_the_apps_navigation(browser, tmp_path):
+    # a bookmark, or a tab reconnecting after a restart: the first request names a page
+    from tests.browser.conftest import AppServer
+
+    server = AppServer(tmp_path)
+    try:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = ctx.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url + "/jobs?job=unknown-job")
+        page.get_by_role("heading", name="Jobs").first.wait_for()
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        expect(nav.get_by_text("Analyses", exact=True)).to_have_count(1)   # the app's sections,
+        expect(nav.get_by_text("shared", exact=True)).to_have_count(0)     # not the file list
+        assert page.url.endswith("/jobs?job=unknown-job")
+        page.get_by_text("No job 'unknown-job'").wait_for()   # the job id reached the page
+        ctx.close()
+    finally:
+        server.stop()
