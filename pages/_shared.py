@@ -731,12 +731,12 @@ def analysis_run_section(
     return stored_result_choice(analysis, paths, key)
 
 
-#: The page of each analysis's results: CLI name -> (page file, title).
-ANALYSIS_PAGES = {
-    "connectome": ("pages/connectome.py", "Connectome"),
-    "bicluster": ("pages/biclustering.py", "Bi-clustering"),
-    "hmmglm": ("pages/hmmglm.py", "HMM-GLM"),
-    "neuroformer": ("pages/neuroformer.py", "Neuroformer"),
+#: The page that shows each analysis's results: CLI name -> page file (menu: app.py).
+ANALYSIS_PAGE_FILES = {
+    "connectome": "pages/connectome.py",
+    "bicluster": "pages/biclustering.py",
+    "hmmglm": "pages/hmmglm.py",
+    "neuroformer": "pages/neuroformer.py",
 }
 
 
@@ -751,7 +751,15 @@ def open_on_analysis_page(job_id: str) -> None:
     analysis = job_store().task(job_id).get("analysis")
     load_job_files(job_id)
     st.session_state.pop(f"{analysis}_followed", None)  # the page's selector follows this job
-    st.switch_page(ANALYSIS_PAGES[analysis][0], query_params={"job": job_id})
+    st.switch_page(ANALYSIS_PAGE_FILES[analysis], query_params={"job": job_id})
+
+
+def _job_task(job_id: str) -> dict[str, Any]:
+    """A job's stored task (``{}`` when the job is unknown or its task unreadable)."""
+    try:
+        return job_store().task(job_id)
+    except (UserError, OSError, ValueError):
+        return {}
 
 
 def page_job_id(analysis: str, key: str) -> str | None:
@@ -759,12 +767,9 @@ def page_job_id(analysis: str, key: str) -> str | None:
     analysis (a refresh, a link, **Open** on the Jobs page), else the last one the page started.
     """
     url_job = current_job_id()
-    if url_job and url_job != st.session_state.get(f"{key}_job"):
-        try:
-            if job_store().task(url_job).get("analysis") == analysis:
-                st.session_state[f"{key}_job"] = url_job
-        except (UserError, OSError, ValueError):
-            pass
+    if url_job and url_job != st.session_state.get(f"{key}_job") \
+            and _job_task(url_job).get("analysis") == analysis:
+        st.session_state[f"{key}_job"] = url_job
     return st.session_state.get(f"{key}_job") or url_job
 
 
@@ -821,11 +826,7 @@ def stop_without_recordings(message: str, analysis: str | None = None) -> None:
     job_id = current_job_id()
     if not job_id or job_panel(job_id) is None:
         st.stop()
-    try:
-        own = analysis is not None and job_store().task(job_id).get("analysis") == analysis
-    except (UserError, OSError, ValueError):
-        own = False
-    if not own:
+    if analysis is None or _job_task(job_id).get("analysis") != analysis:
         st.info("The job has finished: load its recording again (Load page) to explore the "
                 "result, or open it from the Jobs page.")
     elif st.button("Load its recording and show the result", type="primary",
@@ -861,10 +862,7 @@ def follow_job(files: list[LoadedFile], key: str, analysis: str, widget_key: str
     job_id = page_job_id(analysis, key)
     if not job_id or st.session_state.get(f"{key}_followed") == job_id:
         return
-    try:
-        task = job_store().task(job_id)
-    except (UserError, OSError, ValueError):
-        return
+    task = _job_task(job_id)
     if task.get("analysis") != analysis:  # e.g. a rate-sweep job in the address
         return
     wanted = [str(p) for p in task.get("paths", [])]

@@ -14,7 +14,7 @@ from neurotools.errors import UserError
 from neurotools.figures.recording import rate_sweep_figure
 from neurotools.jobs import RateSweepTask, default_bin_widths
 from pages._shared import (
-    ANALYSIS_PAGES,
+    ANALYSIS_PAGE_FILES,
     current_job_id,
     figure_downloads,
     job_panel,
@@ -56,9 +56,9 @@ if job_id:
         figure_downloads(fig, f"{name.removesuffix('.nwb')}_fano", key="dl_fano")
         st.caption(f"Computed in {result.runtime_s:.2f} s.")
     elif result is not None:
-        if result.analysis in ANALYSIS_PAGES:
-            page_title = ANALYSIS_PAGES[result.analysis][1]
-            if st.button(f"Show on the {page_title} page", type="primary", key="jobs_show_result"):
+        if result.analysis in ANALYSIS_PAGE_FILES:
+            if st.button("Show the result on its analysis page", type="primary",
+                         key="jobs_show_result"):
                 try:
                     open_on_analysis_page(job_id)
                 except UserError as exc:

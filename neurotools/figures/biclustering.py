@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from neurotools.analyses.base import Result
 from neurotools.data.recording import Recording
+from neurotools.figures.recording import legend_square, window_trains
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
            "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
@@ -28,9 +29,7 @@ def _category_legend(fig: go.Figure, names: list[str], colors: list[str],
                      row: int | None = None, col: int | None = None) -> None:
     """Legend entries (coloured squares) for the categories of a heatmap, which has none."""
     for name, color in zip(names, colors):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
-                                 marker=dict(symbol="square", size=12, color=color),
-                                 hoverinfo="skip", showlegend=True), row=row, col=col)
+        fig.add_trace(legend_square(name, color), row=row, col=col)
 
 
 #: Spike colours of alternate neuron clusters in the state raster (apart from the state colours).
@@ -69,11 +68,6 @@ def thin_spike_trains(trains: list[np.ndarray], max_spikes: int
             hi = mid - 1
     out = [x if len(x) <= lo else x[:: int(np.ceil(len(x) / lo))] for x in trains]
     return out, lo
-
-
-def _window(times: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    times = np.asarray(times)
-    return times[(times >= lo) & (times < hi)]
 
 
 def _cluster_axis(fig: go.Figure, clusters: np.ndarray, row: int) -> None:
@@ -220,7 +214,7 @@ def state_raster_figure(result: Result, recording: Recording | None = None,
     thinned_to = None
     if recording is not None and recording.spike_times is not None:
         lo, hi = t[0] - bs / 2, t[-1] + bs / 2
-        trains = [_window(recording.spike_times[idx[i]], lo, hi) for i in order]
+        trains = window_trains(recording, lo, hi, idx[order])
         trains, thinned_to = thin_spike_trains(trains, MAX_SPIKES)
         for k in np.unique(z):
             rows_k = [row for row, i in enumerate(order) if z[i] == k]

@@ -106,10 +106,10 @@ def _window(recording: Recording, t_start: float | None, t_stop: float | None) -
 
 
 # -- traces for the timeline ---------------------------------------------------------------------
-def _window_trains(
+def window_trains(
     recording: Recording, t_start: float, t_stop: float, order: np.ndarray
 ) -> list[np.ndarray]:
-    """Spike times within [t_start, t_stop] of each unit, in display order."""
+    """Spike times (s) within [t_start, t_stop] of each unit in ``order`` (unit indices)."""
     out = []
     for i in order:
         s = recording.spike_times[i]
@@ -136,7 +136,7 @@ def raster_trace(
     n_drawn : int
         Number of spikes drawn.
     """
-    xs = _window_trains(recording, t_start, t_stop, order)
+    xs = window_trains(recording, t_start, t_stop, order)
     x = np.concatenate(xs) if xs else np.zeros(0)
     rows = np.concatenate([np.full(len(v), r, dtype=np.int32) for r, v in enumerate(xs)]) if xs else np.zeros(0, np.int32)
     ids = _unit_ids(recording, order)
@@ -170,7 +170,7 @@ def binned_raster_trace(
     bin_s : float
         Bin width in seconds.
     """
-    trains = _window_trains(recording, t_start, t_stop, order)
+    trains = window_trains(recording, t_start, t_stop, order)
     edges = np.linspace(t_start, t_stop, n_columns + 1)
     edges[-1] = np.nextafter(t_stop, np.inf)  # a spike exactly at t_stop is counted
     counts = np.zeros((len(trains), n_columns), dtype=np.int32)
@@ -296,6 +296,15 @@ def _behavior_traces(b: BehaviorSeries, t_start: float, t_stop: float, color_at:
     return out
 
 
+def legend_square(name: str, color: str, opacity: float = 1.0,
+                  group: str | None = None) -> go.Scatter:
+    """A legend entry (a coloured square) for something that has none: shapes, heatmap
+    categories. The trace draws nothing (its one point is empty)."""
+    return go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=group,
+                      marker=dict(symbol="square", size=12, color=color, opacity=opacity),
+                      hoverinfo="skip")
+
+
 def add_shapes(fig: go.Figure, shapes: list[dict]) -> None:
     """Append shapes in one assignment: ``update_layout(shapes=...)`` re-validates every
     existing shape against the list, quadratic in their number (38 s for 2,300 state bands)."""
@@ -324,14 +333,7 @@ def _shade_intervals(
                     )
                 )
         # a legend entry for the table (shapes have none)
-        fig.add_trace(
-            go.Scatter(
-                x=[None], y=[None], mode="markers",
-                marker=dict(symbol="square", size=12, color=color, opacity=0.4),
-                name=f"{tab.name} ({len(keep)} shown)",
-            ),
-            row=1, col=1,
-        )
+        fig.add_trace(legend_square(f"{tab.name} ({len(keep)} shown)", color, 0.4), row=1, col=1)
     add_shapes(fig, shapes)
 
 
@@ -392,11 +394,8 @@ def _state_band_shapes(
         ))
     add_shapes(fig, shapes)
     for k in sorted({k for _, _, k in segs}):
-        fig.add_trace(go.Scatter(
-            x=[None], y=[None], mode="markers",
-            marker=dict(symbol="square", size=12, color=state_color(track, k), opacity=0.6),
-            name=f"{track.name}: {_category(track, k)}", legendgroup="state_bands",
-        ), row=1, col=1)
+        fig.add_trace(legend_square(f"{track.name}: {_category(track, k)}", state_color(track, k),
+                                    0.6, group="state_bands"), row=1, col=1)
 
 
 def _group_strip(fig: go.Figure, row_groups: np.ndarray, names: Sequence[str] | None,
@@ -414,11 +413,8 @@ def _group_strip(fig: go.Figure, row_groups: np.ndarray, names: Sequence[str] | 
     add_shapes(fig, shapes)
     if legend:
         for k in dict.fromkeys(int(v) for v in row_groups):
-            fig.add_trace(go.Scatter(
-                x=[None], y=[None], mode="markers",
-                marker=dict(symbol="square", size=12, color=group_color(k)),
-                name=f"{title}: {_group_name(names, k)}", legendgroup="unit_groups",
-            ), row=1, col=1)
+            fig.add_trace(legend_square(f"{title}: {_group_name(names, k)}", group_color(k),
+                                        group="unit_groups"), row=1, col=1)
 
 
 def grouped_raster_traces(
@@ -441,7 +437,7 @@ def grouped_raster_traces(
     n_drawn : int
         Number of spikes drawn.
     """
-    xs = _window_trains(recording, t_start, t_stop, order)
+    xs = window_trains(recording, t_start, t_stop, order)
     ids = _unit_ids(recording, order)
     row_groups = groups[order]
     size = float(np.clip(300 / max(len(order), 1), 3, 10))
@@ -554,7 +550,7 @@ def timeline_figure(
         if unit_groups is not None:
             groups = _check_groups(unit_groups, recording.n_units, "unit")
             order = grouped_order(order, groups)
-        n_window = sum(len(t) for t in _window_trains(recording, t0, t1, order))
+        n_window = sum(len(t) for t in window_trains(recording, t0, t1, order))
         binned = n_window > max_scatter_spikes
         if binned:
             trace, n_drawn, bin_s = binned_raster_trace(recording, t0, t1, order)
