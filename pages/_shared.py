@@ -738,6 +738,8 @@ ANALYSIS_PAGE_FILES = {
     "hmmglm": "pages/hmmglm.py",
     "neuroformer": "pages/neuroformer.py",
 }
+#: Widget-key prefix of a page where it differs from the analysis's CLI name.
+ANALYSIS_PAGE_KEYS = {"neuroformer": "nf"}
 
 
 def open_on_analysis_page(job_id: str) -> None:
@@ -750,7 +752,8 @@ def open_on_analysis_page(job_id: str) -> None:
     """
     analysis = job_store().task(job_id).get("analysis")
     load_job_files(job_id)
-    st.session_state.pop(f"{analysis}_followed", None)  # the page's selector follows this job
+    page_key = ANALYSIS_PAGE_KEYS.get(analysis, analysis)
+    st.session_state.pop(f"{page_key}_followed", None)  # the page's selector follows this job
     st.switch_page(ANALYSIS_PAGE_FILES[analysis], query_params={"job": job_id})
 
 

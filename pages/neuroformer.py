@@ -16,11 +16,14 @@ from pages._shared import (
     download_name,
     export_section,
     figure_downloads,
+    follow_job,
     job_panel,
     job_store,
     jobs_root,
     loaded_recordings,
+    page_job_id,
     params_form,
+    result_matches,
     show_error,
     start_job,
     stored_result_choice,
@@ -54,13 +57,17 @@ with follow_tab:
 
 with train_tab:
     files = loaded_recordings()
-    job_id = current_job_id()
+    job_id = page_job_id("neuroformer", "nf") if files else current_job_id()
     if not files and not job_id:
         st.info("Load a recording first (Load page).")
         st.stop()
+    chosen: list[int] = []
     if files:
+        follow_job(files, "nf", "neuroformer", "nf_files", multiple=True)
         names = [f.name for f in files]
-        chosen = st.multiselect("Recordings (same neurons)", range(len(files)), default=[0],
+        kept = [i for i in st.session_state.get("nf_files", [0]) if i < len(files)]
+        st.session_state.nf_files = kept or [0]  # the widget's value (follow_job may set it)
+        chosen = st.multiselect("Recordings (same neurons)", range(len(files)),
                                 format_func=lambda i: names[i], key="nf_files")
         with st.expander("Settings", expanded=not job_id):
             params = params_form(Params, "nf", exclude=("checkpoint_dir",))
@@ -75,6 +82,8 @@ with train_tab:
                                 int(seed), device)
             try:
                 job_id = start_job(task)
+                # started on the chosen files: the selector need not follow it (follow_job)
+                st.session_state.nf_job = st.session_state.nf_followed = job_id
             except Exception as exc:  # noqa: BLE001 - shown to the user
                 show_error(exc)
     result = job_panel(job_id) if job_id else None
@@ -85,6 +94,11 @@ with train_tab:
         st.stop()
     if result is not None and result.analysis != "neuroformer":
         st.warning(f"Job {job_id} holds a {result.analysis} result.")
+        result = None
+    if result is not None and files and not result_matches(result, [files[i] for i in chosen]):
+        used = ", ".join(i.get("name", "?") for i in result.inputs)
+        st.info(f"Job {job_id} was trained on {used}: choose those recordings above to explore "
+                "its result, or press Train for the ones chosen.")
         result = None
     if result is None and files:
         result = stored_result_choice("neuroformer", [str(files[i].path) for i in chosen], "nf")
