@@ -47,6 +47,47 @@ SPOOL_CHUNK = 8 << 20
 _FILES_KEY = "nt_files"
 
 
+_KEPT_KEY = "nt_kept_settings"
+
+
+def kept(key: str, options: Iterable[Any] | None = None) -> str:
+    """The key of a widget whose value survives a visit to another page.
+
+    Streamlit drops the value of every widget a run does not draw, so a page's settings came back
+    at their defaults after the user looked at another page. Wrap a widget's key in this call:
+    the last value seen is kept apart and given back when the widget is drawn again.
+
+    Parameters
+    ----------
+    key : str
+        The widget's key.
+    options : iterable, optional
+        The widget's current options: a kept value (or, for a multiselect, any of its values) no
+        longer among them is not given back, and the widget starts at its default.
+
+    Returns
+    -------
+    str
+        ``key``, for the widget's ``key=`` argument.
+    """
+    store = st.session_state.setdefault(_KEPT_KEY, {})
+    if key in st.session_state:
+        store[key] = st.session_state[key]
+    elif key in store:
+        value = store[key]
+        allowed = None if options is None else list(options)
+        wanted = value if isinstance(value, list) else [value]
+        if allowed is None or all(v in allowed for v in wanted):
+            st.session_state[key] = value
+    return key
+
+
+def forget_setting(key: str) -> None:
+    """Drop a widget's value and its kept copy (:func:`kept`): it starts at its default."""
+    st.session_state.pop(key, None)
+    st.session_state.setdefault(_KEPT_KEY, {}).pop(key, None)
+
+
 def _leave_the_automatic_page_list() -> None:
     """Send a page that Streamlit ran without ``app.py`` through ``app.py``'s navigation.
 
@@ -199,7 +240,8 @@ def pick_recording(key: str) -> LoadedFile:
         st.info("Load a recording first (Load page).")
         st.page_link("pages/load.py", label="Go to Load", icon=":material/upload_file:")
         st.stop()
-    chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name, key=key)
+    chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
+                          key=kept(key, range(len(files))))
     return files[chosen]
 
 
@@ -374,10 +416,10 @@ def params_form(params_cls: type[ParamSet], key: str, exclude: Iterable[str] = (
             continue
         label = f"{name} ({spec['unit']})" if spec.get("unit") else name
         tip = f"{spec.get('help', '')} Accepts {spec['constraint']}."
-        wkey = f"{key}_{name}"
         default = spec["default"]
-        if spec.get("choices"):
-            choices = list(spec["choices"])
+        choices = list(spec.get("choices") or [])
+        wkey = kept(f"{key}_{name}", choices or None)
+        if choices:
             raw[name] = st.selectbox(label, choices, index=choices.index(default) if default in choices else 0, key=wkey, help=tip)
         elif spec["type"] == "bool":
             raw[name] = st.checkbox(label, value=bool(default), key=wkey, help=tip)
@@ -565,13 +607,13 @@ def state_interval_section(recording: Recording, key: str, bin_times, bin_size: 
     table = c1.selectbox("Compare the states with the file's intervals",
                          [None, *recording.intervals],
                          format_func=lambda v: "none" if v is None else v,
-                         key=f"{key}_interval_table")
+                         key=kept(f"{key}_interval_table", [None, *recording.intervals]))
     if table is None:
         return None, None
-    column = c2.selectbox("Group intervals by",
-                          [None, *recording.intervals[table].categorical_columns()],
+    columns = [None, *recording.intervals[table].categorical_columns()]
+    column = c2.selectbox("Group intervals by", columns,
                           format_func=lambda v: "all intervals together" if v is None else v,
-                          key=f"{key}_interval_column")
+                          key=kept(f"{key}_interval_column", columns))
     try:
         fig = state_interval_heatmap(bin_times, bin_size, states, recording, table, column)
     except UserError as err:
@@ -696,12 +738,12 @@ def analysis_run_section(
     paths = [str(p.path) if isinstance(p, LoadedFile) else str(p) for p in chosen]
     with st.form(f"{key}_form"):
         params = params_form(params_cls, key=key, exclude=exclude)
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}_seed")
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=kept(f"{key}_seed"))
         workers = 1
         if parallel:
             workers = st.number_input(
                 f"Processes for the {parallel}", 1, MAX_JOB_WORKERS, default_job_workers(), step=1,
-                key=f"{key}_workers",
+                key=kept(f"{key}_workers", range(1, MAX_JOB_WORKERS + 1)),
                 help=f"The {parallel} run side by side in this many processes (up to one per "
                      f"core helps; the result does not depend on it).")
         submitted = st.form_submit_button("Run", type="primary")

@@ -12,6 +12,7 @@ from pages._shared import (
     export_section,
     figure_downloads,
     follow_job,
+    kept,
     loaded_recordings,
     state_interval_section,
     stop_without_recordings,
@@ -26,7 +27,7 @@ if not files:
 
 follow_job(files, "bicluster", "bicluster", "bicluster_file")
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
-                      key="bicluster_file")
+                      key=kept("bicluster_file", range(len(files))))
 loaded = files[chosen]
 result = analysis_run_section("bicluster", Params, [loaded], "bicluster",
                               exclude=("source",), parallel="chains")
@@ -56,7 +57,7 @@ c4.metric("R-hat (log-lik)", figs.format_rhat(m.get("rhat_loglik")),
 tabs = st.tabs(["Neurons", "States", "Posteriors", "Latents", "Diagnostics"])
 with tabs[0]:
     cols = figs.region_columns(rec)
-    region = st.selectbox("Side bar (units table column)", [None, *cols], key="bicluster_region")
+    region = st.selectbox("Side bar (units table column)", [None, *cols], key=kept("bicluster_region", [None, *cols]))
     fig = figs.coclustering_figure(result, rec, region)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_psm")
     figure_downloads(fig, download_name(result, "bicluster_coclustering"), key="bicluster_psm_dl")
@@ -83,7 +84,7 @@ with tabs[2]:
 with tabs[3]:
     names = result.info.get("latent_components", ["baseline"])
     comp = st.selectbox("Component", range(len(names)), format_func=lambda i: names[i],
-                        key="bicluster_component")
+                        key=kept("bicluster_component", range(len(names))))
     fig = figs.latent_figure(result, comp)
     st.plotly_chart(fig, use_container_width=True, key="bicluster_latent")
     figure_downloads(fig, download_name(result, "bicluster_latents"), key="bicluster_latent_dl")

@@ -21,7 +21,7 @@ from neurotools.compare import (
 )
 from neurotools.errors import UserError
 from neurotools.figures.compare import agreement_heatmap, state_rows_figure
-from pages._shared import available_results, figure_downloads, pick_recording, show_error
+from pages._shared import available_results, figure_downloads, kept, pick_recording, show_error
 
 st.title("Compare")
 loaded = pick_recording("compare_file")
@@ -45,17 +45,18 @@ if not results:
             "from its page. The file's own labels are compared below.")
 refs = reference_tracks(rec)
 ref_names = st.multiselect("Reference rows from the file", [t.name for t in refs],
-                           default=[t.name for t in refs][:6], key="compare_refs",
+                           default=[t.name for t in refs][:6],
+                           key=kept("compare_refs", [t.name for t in refs]),
                            help="Interval tables (one row per categorical column), behavioural "
                                 "state labels and simulated true states.")
 c1, c2 = st.columns(2)
 threshold = c1.number_input("Connectome epoch threshold (z-score)", -5.0, 5.0,
-                            EPOCH_THRESHOLD, 0.25, key="compare_threshold",
+                            EPOCH_THRESHOLD, 0.25, key=kept("compare_threshold"),
                             help="A bin belongs to the component whose z-scored activity is largest, "
                                  "when that is at least this (0: above the component's mean); else "
                                  "'none'.")
 bin_s = c2.number_input("Grid step (s, 0 = finest result bin)", 0.0, value=0.0, format="%g",
-                        key="compare_bin")
+                        key=kept("compare_bin"))
 
 by_label = dict(results)
 chosen_results = [(lab, by_label[lab]) for lab in picked if lab in by_label]
@@ -102,7 +103,7 @@ if rows:
                        file_name=f"{stem}_state_agreement.csv", mime="text/csv",
                        key="compare_csv", on_click="ignore")
     metric = st.selectbox("Heatmap of", METRICS, format_func=lambda m: METRIC_TITLES[m],
-                          key="compare_metric")
+                          key=kept("compare_metric", METRICS))
     heat = agreement_heatmap(rows, [t.name for t in rows_tracks], metric)
     st.plotly_chart(heat, key="compare_heatmap", config={"displaylogo": False})
     figure_downloads(heat, f"{stem}_agreement_{metric}", key="dl_compare_heat")

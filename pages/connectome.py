@@ -12,6 +12,7 @@ from pages._shared import (
     export_section,
     figure_downloads,
     follow_job,
+    kept,
     loaded_recordings,
     stop_without_recordings,
 )
@@ -27,7 +28,7 @@ if not files:
 follow_job(files, "connectome", "connectome", "connectome_files", multiple=True)
 chosen = st.multiselect("Recordings (several = animals; one with trials = trials)",
                         range(len(files)), default=None if "connectome_files" in st.session_state else [0], format_func=lambda i: files[i].name,
-                        key="connectome_files")
+                        key=kept("connectome_files", range(len(files))))
 result = analysis_run_section("connectome", Params, [files[i] for i in chosen], "connectome")
 if result is None:
     st.stop()
@@ -48,7 +49,8 @@ with tabs[0]:
     figure_downloads(fig, download_name(result, "connectome_rank"), key="connectome_fig_rank_dl")
 with tabs[1]:
     comp = st.selectbox("Component", range(figs.n_components(result)),
-                        format_func=lambda r: f"component {r + 1}", key="connectome_component")
+                        format_func=lambda r: f"component {r + 1}",
+                        key=kept("connectome_component", range(figs.n_components(result))))
     gallery = [
         ("time", figs.component_time_figure(result, comp, rec)),
         ("animals", figs.animal_loadings_figure(result, comp)),

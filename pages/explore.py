@@ -12,7 +12,14 @@ from neurotools.figures.recording import (
     sort_options,
     timeline_figure,
 )
-from pages._shared import available_results, figure_downloads, pick_recording, show_error
+from pages._shared import (
+    available_results,
+    figure_downloads,
+    forget_setting,
+    kept,
+    pick_recording,
+    show_error,
+)
 
 st.title("Explore")
 loaded = pick_recording("explore_file")
@@ -40,7 +47,7 @@ if st.session_state.get("explore_shown") != loaded.sha256:  # a new file: reset 
     if first_table is not None:
         st.session_state.psth_table = first_table
         st.session_state.psth_align = alignment_columns(rec.intervals[first_table])[0]
-    st.session_state.pop("explore_overlay_groups", None)
+    forget_setting("explore_overlay_groups")
 
 # -- timeline ---------------------------------------------------------------------------------------
 st.subheader("Timeline")
@@ -48,22 +55,25 @@ if not sources and not rec.behavior:
     st.info(f"{loaded.name} holds no neural data, behaviour or intervals to show.")
     st.stop()
 c1, c2, c3, c4 = st.columns(4)
-source = c1.selectbox("Neural data", sources or ["none"], key="explore_source")
+source = c1.selectbox("Neural data", sources or ["none"], key=kept("explore_source", sources or ["none"]))
+st.session_state.setdefault(kept("explore_t_start"), float(lo))
+st.session_state.setdefault(kept("explore_t_stop"), float(hi))
 t_start = c2.number_input("From (s)", format="%.3f", key="explore_t_start")
 t_stop = c3.number_input("To (s)", format="%.3f", key="explore_t_stop")
 if source == "units":
-    sort_by = c4.selectbox("Sort units by", sort_options(rec), key="explore_sort")
+    sort_by = c4.selectbox("Sort units by", sort_options(rec), key=kept("explore_sort", sort_options(rec)))
     normalize = False
 else:
     sort_by = "index"
-    normalize = c4.checkbox("z-score each channel", key="explore_zscore")
+    normalize = c4.checkbox("z-score each channel", key=kept("explore_zscore"))
 c5, c6 = st.columns(2)
 behavior = c5.multiselect(
     "Behaviour (rows under the neural panel)",
     [b.path for b in rec.behavior],
-    key="explore_behavior",
+    key=kept("explore_behavior", [b.path for b in rec.behavior]),
 )
-intervals = c6.multiselect("Shade interval tables", list(rec.intervals), key="explore_intervals")
+intervals = c6.multiselect("Shade interval tables", list(rec.intervals),
+                           key=kept("explore_intervals", list(rec.intervals)))
 
 # -- overlay of a finished result: its states as bands, its neuron groups as raster order/colours --
 overlay_track, groups, group_names, groups_title = None, None, None, "group"
@@ -73,7 +83,8 @@ if results:
     o1, o2 = st.columns(2)
     by_label = dict(results)
     pick = o1.selectbox(
-        "Overlay a result", ["(none)"] + list(by_label), key="explore_overlay",
+        "Overlay a result", ["(none)"] + list(by_label),
+        key=kept("explore_overlay", ["(none)"] + list(by_label)),
         help="States are drawn as coloured bands over the raster and under the PSTH; neuron "
              "clusters or communities reorder and colour the raster.",
     )
@@ -89,7 +100,7 @@ if results:
         if parts:
             by_name = {p.name: p for p in parts}
             g = o2.selectbox("Neuron groups", ["(none)"] + list(by_name), index=1,
-                             key="explore_overlay_groups")
+                             key=kept("explore_overlay_groups", ["(none)"] + list(by_name)))
             if g in by_name:
                 part = by_name[g]
                 if part.source != source:
@@ -121,17 +132,18 @@ if rec.n_units == 0 or not rec.intervals:
     st.stop()
 labels = rec.neuron_labels("units")
 a1, a2, a3, a4 = st.columns(4)
-table_name = a1.selectbox("Trials from", list(rec.intervals), key="psth_table")
+table_name = a1.selectbox("Trials from", list(rec.intervals), key=kept("psth_table", list(rec.intervals)))
 table = rec.intervals[table_name]
-align = a2.selectbox("Align to", alignment_columns(table), key="psth_align")
-unit = a3.selectbox("Unit", range(rec.n_units), format_func=lambda i: f"{labels[i]} (#{i})", key="psth_unit")
+align = a2.selectbox("Align to", alignment_columns(table), key=kept("psth_align", alignment_columns(table)))
+unit = a3.selectbox("Unit", range(rec.n_units), format_func=lambda i: f"{labels[i]} (#{i})",
+                    key=kept("psth_unit", range(rec.n_units)))
 groups = ["(none)"] + table.categorical_columns()
-group_by = a4.selectbox("Group trials by", groups, key="psth_group")
+group_by = a4.selectbox("Group trials by", groups, key=kept("psth_group", groups))
 b1, b2, b3, b4 = st.columns(4)
-w0 = b1.number_input("Window from (s)", value=-1.0, format="%g", key="psth_w0")
-w1 = b2.number_input("Window to (s)", value=2.0, format="%g", key="psth_w1")
-bin_size = b3.number_input("Bin (s)", value=0.05, min_value=0.0005, format="%g", key="psth_bin")
-sigma = b4.number_input("Smoothing sigma (s)", value=0.0, min_value=0.0, format="%g", key="psth_sigma")
+w0 = b1.number_input("Window from (s)", value=-1.0, format="%g", key=kept("psth_w0"))
+w1 = b2.number_input("Window to (s)", value=2.0, format="%g", key=kept("psth_w1"))
+bin_size = b3.number_input("Bin (s)", value=0.05, min_value=0.0005, format="%g", key=kept("psth_bin"))
+sigma = b4.number_input("Smoothing sigma (s)", value=0.0, min_value=0.0, format="%g", key=kept("psth_sigma"))
 try:
     afig = aligned_figure(
         rec, unit, table_name, align=align, window=(w0, w1), bin_size=bin_size, sigma_s=sigma,

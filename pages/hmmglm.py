@@ -12,6 +12,7 @@ from pages._shared import (
     export_section,
     figure_downloads,
     follow_job,
+    kept,
     loaded_recordings,
     state_interval_section,
     stop_without_recordings,
@@ -26,7 +27,7 @@ if not files:
 
 follow_job(files, "hmmglm", "hmmglm", "hmmglm_file")
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
-                      key="hmmglm_file")
+                      key=kept("hmmglm_file", range(len(files))))
 loaded = files[chosen]
 result = analysis_run_section("hmmglm", Params, [loaded], "hmmglm", exclude=("source",))
 if result is None:
@@ -44,7 +45,7 @@ bt = result.arrays["bin_times"]
 with tabs[0]:
     lo, hi = float(bt.min()), float(bt.max())
     start = st.slider("Window start (s)", lo, max(lo, hi - 1.0), lo, key="hmmglm_t0")
-    width = st.number_input("Window (s)", 1.0, 3600.0, 60.0, key="hmmglm_width")
+    width = st.number_input("Window (s)", 1.0, 3600.0, 60.0, key=kept("hmmglm_width"))
     for name, fig in (("hmmglm_states", figs.states_raster_figure(result, rec, (start, start + width))),
                       ("hmmglm_psth", figs.state_psth_figure(result, rec)),
                       ("hmmglm_rates", figs.state_rate_figure(result, rec)),
@@ -54,7 +55,7 @@ with tabs[0]:
     state_interval_section(rec, "hmmglm", bt, float(result.params["bin_size"]),
                            result.arrays["states"])
 with tabs[1]:
-    rel = st.toggle("Difference from the learned prior", key="hmmglm_rel")
+    rel = st.toggle("Difference from the learned prior", key=kept("hmmglm_rel"))
     fig = figs.weights_figure(result, relative_to_prior=rel)
     st.plotly_chart(fig, use_container_width=True, key="hmmglm_weights")
     figure_downloads(fig, download_name(result, "hmmglm_weights"), key="hmmglm_weights_dl")

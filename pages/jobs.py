@@ -18,6 +18,7 @@ from pages._shared import (
     current_job_id,
     figure_downloads,
     job_panel,
+    kept,
     loaded_recordings,
     open_on_analysis_page,
     session_jobs,
@@ -35,9 +36,9 @@ with st.expander("Rate statistics over bin widths (a background job)", expanded=
     else:
         c1, c2 = st.columns([3, 1])
         pick = c1.selectbox(
-            "Recording", range(len(with_units)), format_func=lambda i: with_units[i].name, key="jobs_file"
+            "Recording", range(len(with_units)), format_func=lambda i: with_units[i].name, key=kept("jobs_file", range(len(with_units)))
         )
-        n_widths = c2.number_input("Bin widths", min_value=2, max_value=2000, value=120, step=10, key="jobs_n_widths")
+        n_widths = c2.number_input("Bin widths", min_value=2, max_value=2000, value=120, step=10, key=kept("jobs_n_widths"))
         if st.button("Start", key="jobs_start", type="primary"):
             try:
                 start_job(RateSweepTask(with_units[pick].path, default_bin_widths(int(n_widths))))

@@ -174,3 +174,25 @@ def test_state_labels_without_neural_data_and_switching_files(app, nwb_dir):
     fig = figures(app)[0]
     assert "21,354 spikes of 3 units" in fig["layout"]["title"]["text"]
     assert app.number_input(key="explore_t_stop").value == pytest.approx(1087.5289, abs=1e-3)
+
+
+def test_settings_survive_a_visit_to_another_page(app, nwb_dir):
+    _explore(app, nwb_dir)
+    app.number_input(key="explore_t_start").set_value(100.0)
+    app.number_input(key="explore_t_stop").set_value(110.0)
+    app.selectbox(key="psth_table").set_value("recognition_table").run()
+    app.selectbox(key="psth_unit").set_value(3)
+    app.selectbox(key="psth_group").set_value("old_new")
+    app.number_input(key="psth_w1").set_value(1.5).run()
+    for page in ("pages/jobs.py", "pages/compare.py"):
+        app.switch_page(page).run()
+        app.switch_page("pages/explore.py").run()
+        assert not app.exception and not app.error
+        assert app.number_input(key="explore_t_start").value == 100.0
+        assert app.number_input(key="explore_t_stop").value == 110.0
+        assert app.selectbox(key="psth_table").value == "recognition_table"
+        assert app.selectbox(key="psth_unit").value == 3
+        assert app.selectbox(key="psth_group").value == "old_new"
+        assert app.number_input(key="psth_w1").value == 1.5
+        layout = figures(app)[0]["layout"]
+        assert layout["xaxis"]["range"] == pytest.approx([100.0, 110.0])

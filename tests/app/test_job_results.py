@@ -153,3 +153,19 @@ def test_a_file_changed_on_disk_does_not_show_the_old_result(app, tmp_path):  # 
     assert not app.exception
     assert not any("co-clustering" in t for t in _result_titles(app))
     assert any(job_id in i.value for i in app.info)
+
+
+def test_an_analysis_pages_settings_survive_a_visit_to_another_page(app, two_files):  # noqa: F811
+    upload(app, *two_files)
+    app.switch_page("pages/biclustering.py").run()
+    app.selectbox(key="bicluster_file").set_value(1).run()
+    app.selectbox(key="bicluster_model").set_value("poisson")
+    app.number_input(key="bicluster_seed").set_value(5)
+    _run_small_bicluster_job(app)  # a form's values count once it is submitted
+    app.switch_page("pages/explore.py").run()
+    app.switch_page("pages/biclustering.py").run()
+    assert not app.exception
+    assert app.selectbox(key="bicluster_file").value == 1
+    assert app.number_input(key="bicluster_iterations").value == 4
+    assert app.selectbox(key="bicluster_model").value == "poisson"
+    assert app.number_input(key="bicluster_seed").value == 5
