@@ -17,6 +17,7 @@ import io
 import json
 import os
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -108,11 +109,13 @@ def build_bundle(
             tempfile.TemporaryDirectory(prefix="neurotools-bundle-") as tmp:
         rdir = result.save(Path(tmp) / "result")
         for name in ("result.json", "arrays.npz"):
+            (rdir / name).chmod(0o644)  # the temporary folder's files are private (0600)
             z.write(rdir / name, f"result/{name}")
             files.append(f"result/{name}")
-        z.writestr(RECIPE_NAME, json.dumps(recipe_of(result), indent=1))
-        z.writestr("rerun.sh", "#!/bin/sh\n# Recompute this result and compare its arrays with result/\n"
-                               "cd \"$(dirname \"$0\")\" && exec neurotools rerun . --check \"$@\"\n")
+        _write_text(z, RECIPE_NAME, json.dumps(recipe_of(result), indent=1))
+        _write_text(z, "rerun.sh", "#!/bin/sh\n# Recompute this result and compare its arrays with result/\n"
+                                   "cd \"$(dirname \"$0\")\" && exec neurotools rerun . --check \"$@\"\n",
+                    mode=0o755)
         files += [RECIPE_NAME, "rerun.sh"]
         static_failed: str | None = None
         for stem, fig in (figures or {}).items():
@@ -131,7 +134,7 @@ def build_bundle(
                     static_failed = str(exc)
                     skipped.append(f"figures/{stem}.{fmt}: {exc}")
                     continue
-                z.writestr(f"figures/{stem}.{fmt}", data)
+                _write_text(z, f"figures/{stem}.{fmt}", data)
                 files.append(f"figures/{stem}.{fmt}")
         if nwb_source is not None:
             from neurotools.results_nwb import write_results_copy
@@ -141,8 +144,19 @@ def build_bundle(
             if nwb_holds_result:
                 z.write(src, name)
             else:
-                z.write(write_results_copy(src, [result], Path(tmp) / name), name)
+                copy = write_results_copy(src, [result], Path(tmp) / name)
+                copy.chmod(0o644)
+                z.write(copy, name)
             files.append(name)
-        z.writestr("README.txt", _readme(result, files, skipped))
+        _write_text(z, "README.txt", _readme(result, files, skipped))
         files.insert(0, "README.txt")
     return Bundle(buf.getvalue(), files, skipped)
+
+
+def _write_text(z: zipfile.ZipFile, name: str, data: str | bytes, mode: int = 0o644) -> None:
+    """Add ``data`` as ``name`` with Unix permissions ``mode`` (``writestr`` alone gives 0600, so an
+    unpacked ``rerun.sh`` could not be run and other users could not read the files)."""
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (0o100000 | mode) << 16  # a regular file with these permissions
+    z.writestr(info, data)

@@ -227,7 +227,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     from neurotools.analyses.base import Result
     from neurotools.recipe import compare_arrays, load_recipe, rerun, resolve_inputs, version_note
 
-    src = Path(args.dir)
+    src = Path(args.dir).resolve()  # "." names no folder to put "-rerun" after
     recipe = load_recipe(src)
     base = src if src.is_dir() else src.parent
     inputs = resolve_inputs(recipe, args.input, search_dirs=[base, base.parent])

@@ -189,15 +189,26 @@ def run_on_files(analysis: str, params: Any, paths: Sequence[str | os.PathLike],
     return result
 
 
+#: Parameters that name where a run writes on its own machine (not what it computes).
+RUN_LOCAL_PARAMS = ("checkpoint_dir",)
+
+
 def rerun(recipe: dict[str, Any], inputs: Sequence[str | os.PathLike], progress: Progress | None = None,
           device: str | None = None, executor: Any = None) -> Result:
     """Recompute a recipe on the given input files (checked with :func:`resolve_inputs`).
 
-    ``device`` overrides the recorded one; see :func:`run_on_files` for the rest.
+    ``device`` overrides the recorded one; see :func:`run_on_files` for the rest. A recorded
+    checkpoint folder (:data:`RUN_LOCAL_PARAMS`) is left out: it belongs to the original run,
+    often on another machine, and a checkpoint found there would be resumed instead of
+    recomputed. The rerun keeps no checkpoints; its arrays do not depend on them.
     """
     from neurotools.analyses import get_analysis
 
-    params = get_analysis(recipe["analysis"]).Params.from_dict(recipe["params"])
+    values = dict(recipe["params"])
+    for name in RUN_LOCAL_PARAMS:
+        if values.get(name):
+            values[name] = ""
+    params = get_analysis(recipe["analysis"]).Params.from_dict(values)
     return run_on_files(recipe["analysis"], params, inputs, recipe["seed"],
                         device or recipe.get("device", "cpu"), progress, executor)
 

@@ -219,6 +219,10 @@ def test_bundle_holds_figures_result_recipe_and_nwb_copy_and_reruns(result_dirs,
     assert json.loads((unpacked / "recipe.json").read_text())["command"].startswith("neurotools run hmmglm ")
     assert_same_result(result, read_results(unpacked / "hmmglm_states.neurotools.nwb")[0].result)
     assert main(["rerun", str(unpacked), "--out", str(tmp_path / "again"), "--check"]) == 0
+    modes = {i.filename: (i.external_attr >> 16) & 0o777
+             for i in zipfile.ZipFile(io.BytesIO(bundle.data)).infolist()}
+    assert modes["rerun.sh"] == 0o755
+    assert all(m == 0o644 for n, m in modes.items() if n != "rerun.sh"), modes
     with h5py.File(unpacked / "hmmglm_states.neurotools.nwb", "r") as f:
         assert "processing/neurotools/hmmglm_arrays" in f
 
@@ -232,3 +236,25 @@ def test_a_bundles_readme_carries_the_runs_convergence_warnings(result_dirs):
     result.info["convergence_warnings"] = ["The chains disagree on the log-likelihood (split R-hat 1.46 > 1.05)."]
     readme = zipfile.ZipFile(io.BytesIO(build_bundle(result, {}, ["html"]).data)).read("README.txt").decode()
     assert "Convergence warnings (read before trusting the result):\n  - The chains disagree" in readme
+
+
+def test_rerun_of_a_folder_given_as_dot_recomputes_without_the_originals_checkpoints(
+        inputs_dir, tmp_path, monkeypatch, capsys):
+    """`neurotools rerun .` inside a result folder (as a bundle's rerun.sh does) works, and a
+    recorded checkpoint folder is neither resumed nor written."""
+    name, settings = RUNS["neuroformer"]
+    original_ckpt = tmp_path / "original_checkpoints"
+    first = tmp_path / "nf"
+    argv = ["run", "neuroformer", str(inputs_dir / name), "--out", str(first), "--seed", "3",
+            "--set", f"checkpoint_dir={original_ckpt}", "--set", "checkpoint_every=4"]
+    for s in settings:
+        argv += ["--set", s]
+    assert main(argv) == 0
+    before = {p.name: p.read_bytes() for p in original_ckpt.iterdir()}
+    assert "metrics.jsonl" in before
+    monkeypatch.chdir(first)
+    assert main(["rerun", ".", "--check"]) == 0
+    assert "arrays identical to the original" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in original_ckpt.iterdir()} == before
+    again = tmp_path / "nf-rerun"
+    assert Result.load(again).params["checkpoint_dir"] == ""
