@@ -439,27 +439,38 @@ def params_form(params_cls: type[ParamSet], key: str, exclude: Iterable[str] = (
 
 # -- jobs ----------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
-def _executor(spec: str):
+def _executor(spec: str, code: int):
     from neurotools.jobs import make_executor
 
     return make_executor(spec)
 
 
 @st.cache_resource(show_spinner=False)
-def _job_store(root: str):
+def _job_store(root: str, code: int):
     from neurotools.jobs import JobStore
 
     return JobStore(root)
 
 
+def _jobs_code() -> int:
+    """Identifies the loaded ``neurotools.jobs`` module.
+
+    Streamlit's file watcher imports the project's modules again after their files change on disk
+    (an edit, a ``git pull``). A job store or process pool cached before that would hand the
+    workers the old module's ``execute_job``, which no longer pickles ("not the same object"),
+    and every job would fail until a restart; keyed by this, they are made again.
+    """
+    return id(sys.modules.get("neurotools.jobs"))
+
+
 def executor():
     """The shared executor: ``$NEUROTOOLS_EXECUTOR`` (``process`` by default, ``inline`` in tests)."""
-    return _executor(os.environ.get("NEUROTOOLS_EXECUTOR") or "process")
+    return _executor(os.environ.get("NEUROTOOLS_EXECUTOR") or "process", _jobs_code())
 
 
 def job_store():
     """The shared :class:`~neurotools.jobs.JobStore` at :func:`jobs_root`."""
-    return _job_store(str(jobs_root()))
+    return _job_store(str(jobs_root()), _jobs_code())
 
 
 def start_job(task: Any) -> str:

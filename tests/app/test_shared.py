@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 
@@ -104,3 +105,33 @@ def test_a_running_job_shows_progress_and_the_log_joint_per_chain(tmp_path, monk
     assert [d["name"] for d in fig["data"]] == ["chain 1", "chain 2"]
     assert len(fig["data"][1]["x"]) == 50
     assert fig["layout"]["yaxis"]["title"]["text"] == "log-joint (nats)"
+
+
+def test_jobs_still_start_after_the_code_is_imported_again(tmp_path, monkeypatch):
+    """Streamlit re-imports changed modules; a job store cached before must not be reused."""
+    import importlib
+    import pickle
+    import sys
+    from concurrent.futures import Executor, Future
+
+    from pages import _shared
+
+    class PicklingExecutor(Executor):
+        """Pickles the call as a process pool does, then runs nothing."""
+
+        def submit(self, fn, /, *args, **kwargs):
+            pickle.dumps((fn, args, kwargs))
+            return Future()
+
+    monkeypatch.setenv("NEUROTOOLS_JOBS_DIR", str(tmp_path / "jobs"))
+    old_store = _shared.job_store()
+    old_module = sys.modules.pop("neurotools.jobs")
+    try:
+        new_module = importlib.import_module("neurotools.jobs")
+        store = _shared.job_store()
+        assert store is not old_store and type(store) is new_module.JobStore
+        store.submit(new_module.AnalysisTask("hmmglm", ["x.nwb"], {}, 0), PicklingExecutor())
+        with pytest.raises(pickle.PicklingError):  # what a stale store did, for every job
+            old_store.submit(new_module.AnalysisTask("hmmglm", ["x.nwb"], {}, 0), PicklingExecutor())
+    finally:
+        sys.modules["neurotools.jobs"] = old_module
