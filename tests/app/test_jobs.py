@@ -54,7 +54,7 @@ def test_progress_cancel_and_second_tab_with_local_processes(app, nwb_dir, monke
     app.button(key="jobs_start").click().run()
     assert not app.exception
     job_id = app.query_params["job"]
-    store = _shared._job_store(str(_shared.jobs_root()))
+    store = _shared.job_store()
     try:
         wait_until(lambda: store.status(job_id).progress > 0)
         app.run()
@@ -74,7 +74,7 @@ def test_progress_cancel_and_second_tab_with_local_processes(app, nwb_dir, monke
         assert store.result(job_id) is None
     finally:
         store.cancel(job_id)
-        _shared._executor("process").shutdown(wait=True, cancel_futures=True)
+        _shared.executor().shutdown(wait=True, cancel_futures=True)
         _shared._executor.clear()
 
 
