@@ -779,7 +779,7 @@ def analysis_run_section(
             names = ", ".join(i.get("name", "?") for i in result.inputs)
             st.info(f"Job {job_id} was computed on {names}: choose that recording above to "
                     "explore its result, or press Run for the one chosen.")
-        elif _job_running(job_id):
+        elif job_running(job_id):
             return None
     return stored_result_choice(analysis, paths, key)
 
@@ -810,7 +810,7 @@ def open_on_analysis_page(job_id: str) -> None:
     st.switch_page(ANALYSIS_PAGE_FILES[analysis], query_params={"job": job_id})
 
 
-def _job_task(job_id: str) -> dict[str, Any]:
+def job_task(job_id: str) -> dict[str, Any]:
     """A job's stored task (``{}`` when the job is unknown or its task unreadable)."""
     try:
         return job_store().task(job_id)
@@ -824,7 +824,7 @@ def page_job_id(analysis: str, key: str) -> str | None:
     """
     url_job = current_job_id()
     if url_job and url_job != st.session_state.get(f"{key}_job") \
-            and _job_task(url_job).get("analysis") == analysis:
+            and job_task(url_job).get("analysis") == analysis:
         st.session_state[f"{key}_job"] = url_job
     return st.session_state.get(f"{key}_job") or url_job
 
@@ -882,7 +882,7 @@ def stop_without_recordings(message: str, analysis: str | None = None) -> None:
     job_id = current_job_id()
     if not job_id or job_panel(job_id) is None:
         st.stop()
-    if analysis is None or _job_task(job_id).get("analysis") != analysis:
+    if analysis is None or job_task(job_id).get("analysis") != analysis:
         st.info("The job has finished: load its recording again (Load page) to explore the "
                 "result, or open it from the Jobs page.")
     elif st.button("Load its recording and show the result", type="primary",
@@ -918,7 +918,7 @@ def follow_job(files: list[LoadedFile], key: str, analysis: str, widget_key: str
     job_id = page_job_id(analysis, key)
     if not job_id or st.session_state.get(f"{key}_followed") == job_id:
         return
-    task = _job_task(job_id)
+    task = job_task(job_id)
     if task.get("analysis") != analysis:  # e.g. a rate-sweep job in the address
         return
     wanted = [str(p) for p in task.get("paths", [])]
@@ -929,7 +929,7 @@ def follow_job(files: list[LoadedFile], key: str, analysis: str, widget_key: str
     st.session_state[f"{key}_followed"] = job_id
 
 
-def _job_running(job_id: str) -> bool:
+def job_running(job_id: str) -> bool:
     """Whether a job exists and is still queued or running."""
     try:
         return not job_store().status(job_id).finished

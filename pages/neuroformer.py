@@ -6,20 +6,25 @@ import uuid
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from neurotools.analyses.neuroformer import Params
 from neurotools.analyses.neuroformer.training import CHECKPOINT, read_metrics
+from neurotools.errors import UserError
 from neurotools.figures import neuroformer as nff
 from neurotools.jobs import AnalysisTask
 from pages._shared import (
+    check_selection,
     current_job_id,
     download_name,
     export_section,
     figure_downloads,
     follow_job,
     job_panel,
-    job_store,
+    job_running,
+    job_task,
     jobs_root,
+    load_job_files,
     loaded_recordings,
     page_job_id,
     params_form,
@@ -28,6 +33,9 @@ from pages._shared import (
     start_job,
     stored_result_choice,
 )
+
+#: A job's live loss curve is redrawn this often (s).
+LIVE_POLL_S = 2.0
 
 st.title("Neuroformer")
 st.caption("Generative pretraining on spike tokens: losses, generated spikes, behaviour, connectivity.")
@@ -45,6 +53,53 @@ def checkpoint_panel(folder: str, key: str) -> None:
     if ckpt.exists():
         st.download_button("Download checkpoint.pt", ckpt.read_bytes(), file_name="checkpoint.pt",
                            key=f"{key}_ckpt")
+
+
+def job_checkpoint_dir(job_id: str) -> str:
+    """The checkpoint folder a neuroformer job writes its metrics to ("" if none), from its task,
+    so a refreshed page (a new session) still finds it."""
+    return str(job_task(job_id).get("params", {}).get("checkpoint_dir", "") or "")
+
+
+def devices() -> list[str]:
+    """Devices this server can train on: ``cuda`` only where PyTorch sees a GPU."""
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+def live_losses(job_id: str) -> None:
+    """While a job runs, its loss curves from its checkpoint folder, redrawn every few seconds."""
+    folder = job_checkpoint_dir(job_id)
+    if folder:
+        st.fragment(run_every=LIVE_POLL_S)(checkpoint_panel)(folder, "nf_live")
+
+
+def offer_job_recordings(job_id: str) -> None:
+    """After a refresh (no recording loaded), a button that loads the finished job's recordings."""
+    if job_task(job_id).get("analysis") != "neuroformer":
+        return
+    st.info("No recording is loaded in this session: the result below is shown from the job alone. "
+            "Load its recordings to train again on them or to export the result with its data.")
+    if st.button("Load its recording and show the result", type="primary", key=f"job_reload_{job_id}"):
+        try:
+            load_job_files(job_id)
+        except UserError as exc:
+            show_error(exc)
+        else:
+            st.rerun()
+
+
+def behaviour_tab(result) -> None:
+    """The series predicted (or why none was), a warning for R² < 0, and the figure."""
+    caption, warning = nff.behavior_notes(result)
+    if not nff.has_behavior(result):
+        st.info(caption)
+        return
+    st.caption(caption)
+    if warning:
+        st.warning(warning)
+    fig = nff.behavior_figure(result)
+    st.plotly_chart(fig, key="nf_fig_behavior")
+    figure_downloads(fig, download_name(result, "neuroformer_behavior"), "nf_dl_behavior")
 
 
 train_tab, follow_tab = st.tabs(["Train", "Follow a run"])
@@ -73,25 +128,25 @@ with train_tab:
             params = params_form(Params, "nf", exclude=("checkpoint_dir",))
             c1, c2 = st.columns(2)
             seed = c1.number_input("Seed", value=0, step=1, key="nf_seed")
-            device = c2.selectbox("Device", ["cpu", "cuda"], key="nf_device")
+            device = c2.selectbox("Device", devices(), key="nf_device",
+                                  help="cuda is offered only when this server has a GPU.")
         if st.button("Train", type="primary", key="nf_run", disabled=params is None or not chosen):
             values = params.to_dict()
-            st.session_state.nf_ckpt_dir = str(jobs_root().parent / "neuroformer" / uuid.uuid4().hex[:12])
-            values["checkpoint_dir"] = st.session_state.nf_ckpt_dir
-            task = AnalysisTask("neuroformer", [str(files[i].path) for i in chosen], values,
-                                int(seed), device)
+            values["checkpoint_dir"] = str(jobs_root().parent / "neuroformer" / uuid.uuid4().hex[:12])
+            paths = [str(files[i].path) for i in chosen]
             try:
-                job_id = start_job(task)
+                check_selection(params, paths)
+                job_id = start_job(AnalysisTask("neuroformer", paths, values, int(seed), device))
                 # started on the chosen files: the selector need not follow it (follow_job)
                 st.session_state.nf_job = st.session_state.nf_followed = job_id
             except Exception as exc:  # noqa: BLE001 - shown to the user
                 show_error(exc)
     result = job_panel(job_id) if job_id else None
-    if job_id and result is None and not job_store().status(job_id).finished:
-        ckdir = st.session_state.get("nf_ckpt_dir", "")
-        if ckdir:
-            st.fragment(run_every=2.0)(checkpoint_panel)(ckdir, "nf_live")
+    if job_id and result is None and job_running(job_id):
+        live_losses(job_id)
         st.stop()
+    if result is not None and not files:
+        offer_job_recordings(job_id)
     if result is not None and result.analysis != "neuroformer":
         st.warning(f"Job {job_id} holds a {result.analysis} result.")
         result = None
@@ -117,7 +172,8 @@ with train_tab:
         figure_downloads(fig, download_name(result, "neuroformer_losses"), "nf_dl_loss")
     with tabs[1]:
         n_trials = len(result.arrays["real_counts"])
-        trial = st.slider("Trial", 0, max(0, n_trials - 1), 0, key="nf_trial") if n_trials > 1 else 0
+        label = "Pseudo-trial (chunk of the test range)" if nff.is_pseudo_trials(result) else "Trial"
+        trial = st.slider(label, 0, max(0, n_trials - 1), 0, key="nf_trial") if n_trials > 1 else 0
         fig = nff.raster_figure(result, trial)
         st.plotly_chart(fig, key="nf_fig_raster")
         figure_downloads(fig, download_name(result, "neuroformer_raster"), "nf_dl_raster")
@@ -125,9 +181,7 @@ with train_tab:
         st.plotly_chart(fig, key="nf_fig_psth")
         figure_downloads(fig, download_name(result, "neuroformer_psth"), "nf_dl_psth")
     with tabs[2]:
-        fig = nff.behavior_figure(result)
-        st.plotly_chart(fig, key="nf_fig_behavior")
-        figure_downloads(fig, download_name(result, "neuroformer_behavior"), "nf_dl_behavior")
+        behaviour_tab(result)
     with tabs[3]:
         fig = nff.connectivity_figure(result)
         st.plotly_chart(fig, key="nf_fig_conn")

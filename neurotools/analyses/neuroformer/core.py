@@ -52,6 +52,8 @@ class Prepared:
     behavior : ndarray or None, shape (T, D)
         Behaviour to predict, per step (NaN-free), or None.
     behavior_name : str
+    behavior_unit : str
+        Unit of the behaviour series as the file states it ("" if none).
     trial_starts : ndarray of int
         Test trials (steps) for the PSTH comparison.
     trial_windows : int
@@ -67,6 +69,7 @@ class Prepared:
     labels: list[str]
     behavior: np.ndarray | None = None
     behavior_name: str = ""
+    behavior_unit: str = ""
     trial_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     trial_windows: int = 0
     trial_table: str = ""
@@ -108,7 +111,7 @@ def prepare(recordings: list[Recording], params: Params) -> Prepared:
         raise UserError("All recordings must have the same neurons for a joint neuroformer run; "
                         "select the same units in each (units=...) or run them one by one.")
     # Train masks per session (statistics of modalities come from training steps only).
-    mods_list, names_list, beh_list, beh_names = [], [], [], []
+    mods_list, names_list, beh_list, beh_names, beh_units = [], [], [], [], []
     for rec, nm in zip(recordings, mats):
         t = len(nm.bin_times)
         train_mask = np.zeros(t, bool)
@@ -120,6 +123,7 @@ def prepare(recordings: list[Recording], params: Params) -> Prepared:
         if target is not None:
             beh_list.append(modalities.behavior_values(target, nm.bin_times))
             beh_names.append(target.name)
+            beh_units.append(target.unit)
     common = [nm_ for nm_ in names_list[0] if all(nm_ in names for names in names_list)]
     mods_arrays = [[next(m.values for m in ml if m.name == name) for name in common] for ml in mods_list]
     data, split = tokdata.build([m.values for m in mats], [m.bin_times for m in mats], mods_arrays,
@@ -142,7 +146,7 @@ def prepare(recordings: list[Recording], params: Params) -> Prepared:
                 parts.append(np.zeros((gap, b.shape[1])))
             parts.append(b)
         prep.behavior = np.concatenate(parts)
-        prep.behavior_name = beh_names[0]
+        prep.behavior_name, prep.behavior_unit = beh_names[0], beh_units[0]
     _find_trials(prep, recordings, mats, params)
     return prep
 
@@ -364,6 +368,7 @@ def run(recordings: list[Recording], params: Params, progress: Progress | None =
         progress(0.95, f"fine-tuning on {params.finetune_fraction:.0%} of the behaviour labels")
         _behavior(model, prep, params, seed, dev, arrays, metrics)
         info["behavior"] = prep.behavior_name
+        info["behavior_unit"] = prep.behavior_unit
 
     metrics.update({
         "n_parameters": int(sum(p.numel() for p in model.parameters())),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurotools.compare import is_state_series
 from neurotools.data.recording import BehaviorSeries, IntervalTable, Recording
 from neurotools.errors import UserError
 
@@ -81,8 +82,20 @@ def behavior_values(series: BehaviorSeries, times: np.ndarray) -> np.ndarray:
     return out
 
 
+def is_coded(series: BehaviorSeries) -> bool:
+    """Whether a behaviour series holds integer codes (event codes, state labels), not a quantity.
+
+    Such a series (e.g. ``events`` with codes 0-61, or ``States``) has no meaningful mean or
+    distance between values, so regressing on it and scoring R^2 says nothing; ``auto`` skips it.
+    """
+    return is_state_series(np.asarray(series.data))
+
+
 def find_behavior(recording: Recording, name: str) -> BehaviorSeries | None:
-    """The behaviour series to predict: by name or path, the first usable one for ``auto``.
+    """The behaviour series to predict: by name or path, the first usable quantity for ``auto``.
+
+    ``auto`` takes the first numeric time series with at least 10 samples that is not an event
+    train nor integer-coded (:func:`is_coded`); a coded series can still be named explicitly.
 
     Raises
     ------
@@ -94,7 +107,8 @@ def find_behavior(recording: Recording, name: str) -> BehaviorSeries | None:
     if name in ("", "none"):
         return None
     if name == "auto":
-        return usable[0] if usable else None
+        quantities = [b for b in usable if not is_coded(b)]
+        return quantities[0] if quantities else None
     for b in recording.behavior:
         if name in (b.name, b.path):
             if b not in usable:

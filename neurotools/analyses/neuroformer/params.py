@@ -36,7 +36,7 @@ class Params(CommonParams):
     past_s: float = param(0.25, help="Length of the past window given as context before each current window.", low=0.0, high=10.0, unit="s")
     dt_bins: int = param("auto", help="Time steps per current window (dt token values); auto = window_s / bin_size.", low=1, high=200, allow_auto=True)
     steps: int = param(300, help="Optimisation steps of pretraining.", low=1, high=10_000_000)
-    behavior: str = param("auto", help="Behaviour series to predict by fine-tuning (name or path; 'auto' = the first one, 'none' = skip).")
+    behavior: str = param("auto", help="Behaviour series to predict by fine-tuning (name or path; 'auto' = the first numeric series that is not integer codes such as event codes or states, 'none' = skip).")
     batch_size: int = param(32, help="Windows per optimisation step.", low=1, high=65536)
     lr: float = param("auto", help="Peak AdamW learning rate (warmup then cosine decay); auto = the preset's.", low=0.0, high=1.0, low_open=True, allow_auto=True)
     val_fraction: float = param(0.1, help="Fraction of the time range held out for validation (contiguous).", low=0.0, high=0.5, low_open=True)
