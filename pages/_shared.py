@@ -747,7 +747,8 @@ def analysis_run_section(
     """
     chosen = list(paths)
     paths = [str(p.path) if isinstance(p, LoadedFile) else str(p) for p in chosen]
-    with st.form(f"{key}_form"):
+    # Enter in a box must not start a job (half-typed settings); only the Run button does
+    with st.form(f"{key}_form", enter_to_submit=False):
         params = params_form(params_cls, key=key, exclude=exclude)
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=kept(f"{key}_seed"))
         workers = 1

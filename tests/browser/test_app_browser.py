@@ -89,7 +89,10 @@ def test_bicluster_job_shows_each_chain_live_after_a_reload(page, tmp_path):
     for label, value in (("iterations", "20000"), ("chains", "2")):
         box = page.get_by_label(label, exact=True)
         box.fill(value)
-        box.press("Tab")
+        box.press("Enter")  # commits the value, starts nothing: only Run starts a job
+    page.wait_for_timeout(2000)
+    assert "job=" not in page.url
+    expect(page.get_by_text(re.compile(r"chain 1: iteration"))).to_have_count(0)
     page.get_by_role("button", name="Run").click()
     chain1 = re.compile(r"chain 1: iteration \d+ of 20000")
     page.get_by_text(chain1).wait_for(timeout=120_000)
