@@ -747,6 +747,7 @@ def analysis_run_section(
     """
     chosen = list(paths)
     paths = [str(p.path) if isinstance(p, LoadedFile) else str(p) for p in chosen]
+    exclude = tuple(exclude)
     # Enter in a box must not start a job (half-typed settings); only the Run button does
     with st.form(f"{key}_form", enter_to_submit=False):
         params = params_form(params_cls, key=key, exclude=exclude)
@@ -776,13 +777,36 @@ def analysis_run_section(
         result = job_panel(job_id)
         if result is not None and result.analysis == analysis:
             if result_matches(result, chosen):
+                result_settings(result, params, exclude)
                 return result
             names = ", ".join(i.get("name", "?") for i in result.inputs)
             st.info(f"Job {job_id} was computed on {names}: choose that recording above to "
                     "explore its result, or press Run for the one chosen.")
         elif job_running(job_id):
             return None
-    return stored_result_choice(analysis, paths, key)
+    stored = stored_result_choice(analysis, paths, key)
+    if stored is not None:
+        result_settings(stored, params, exclude)
+    return stored
+
+
+def result_settings(result: Any, form: ParamSet | None = None, exclude: Iterable[str] = ()) -> None:
+    """The settings a shown result was computed with, in a collapsed table; opened, with the
+    differences marked, when the form above holds other values (e.g. after a refresh, or
+    after the user changed the form without pressing Run). ``exclude``: fields the form hides."""
+    import json
+
+    hidden = set(exclude)
+    shown = {k: v for k, v in form.to_dict().items() if k not in hidden} if form is not None else {}
+    differ = {k for k, v in result.params.items() if k in shown and shown[k] != v}
+    label = f"Settings of this result (seed {result.seed})"
+    if differ:
+        label += f": {len(differ)} differ from the form above"
+    with st.expander(label, expanded=bool(differ)):
+        rows = [{"parameter": k, "value": json.dumps(v, default=str),
+                 "form above": "differs" if k in differ else ""}
+                for k, v in result.params.items()]
+        st.dataframe(rows, hide_index=True)
 
 
 #: The page that shows each analysis's results: CLI name -> page file (menu: app.py).

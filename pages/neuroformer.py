@@ -29,6 +29,7 @@ from pages._shared import (
     page_job_id,
     params_form,
     result_matches,
+    result_settings,
     show_error,
     start_job,
     stored_result_choice,
@@ -159,6 +160,7 @@ with train_tab:
         result = stored_result_choice("neuroformer", [str(files[i].path) for i in chosen], "nf")
     if result is None:
         st.stop()
+    result_settings(result, params if files else None, exclude=("checkpoint_dir",))
     m = result.metrics
     c = st.columns(4)
     c[0].metric("bits/spike vs rate model", f"{m.get('test_token_bits_per_spike', float('nan')):.3f}")

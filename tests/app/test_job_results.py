@@ -52,6 +52,7 @@ def test_a_result_is_not_drawn_over_another_recording(app, two_files):  # noqa: 
     assert app.selectbox(key="bicluster_file").value == 0
     job_id = _run_small_bicluster_job(app)
     assert any("co-clustering" in t for t in _result_titles(app))
+    assert "Settings of this result (seed 0)" in [e.label for e in app.expander]
     app.selectbox(key="bicluster_file").set_value(1).run()
     assert not app.exception
     assert not any("co-clustering" in t for t in _result_titles(app))
@@ -72,6 +73,9 @@ def test_after_a_refresh_the_page_loads_the_jobs_recording_and_shows_the_result(
     assert not again.exception
     assert [e["name"] for e in again.session_state["nt_files"]] == ["bicluster_sim1.nwb"]
     assert any("co-clustering" in t for t in _result_titles(again))
+    # the form is back at its defaults: the result's own settings are shown, differences marked
+    label = next(e.label for e in again.expander if e.label.startswith("Settings of this result"))
+    assert label == "Settings of this result (seed 0): 4 differ from the form above"
 
 
 def test_open_on_the_jobs_page_shows_the_result_on_its_analysis_page(app, two_files):  # noqa: F811
@@ -144,6 +148,7 @@ def test_a_file_changed_on_disk_does_not_show_the_old_result(app, tmp_path):  # 
     app.switch_page("pages/biclustering.py").run()
     job_id = _run_small_bicluster_job(app)
     assert any("co-clustering" in t for t in _result_titles(app))
+    assert "Settings of this result (seed 0)" in [e.label for e in app.expander]
     # the same path now holds another recording (fewer neurons), loaded again
     write_nwb(simulate(SimParams(n_neurons=4, n_clusters=2, n_bins=50), seed=1), path)
     load_by_path()
