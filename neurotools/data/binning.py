@@ -314,21 +314,48 @@ def event_aligned(
 
 
 def psth(
-    aligned: list[np.ndarray], window: tuple[float, float], bin_size: float, sigma_s: float = 0.0
+    aligned: list[np.ndarray], window: tuple[float, float], bin_size: float, sigma_s: float = 0.0,
+    events: np.ndarray | None = None, time_range: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Peri-stimulus time histogram in Hz from event-aligned spike times.
+
+    Parameters
+    ----------
+    aligned : list of ndarray
+        Spike times of each event relative to it (s), e.g. from :func:`event_aligned`.
+    window : (float, float)
+        Seconds before (negative) and after the events.
+    bin_size : float
+        Bin width (s).
+    sigma_s : float
+        Gaussian smoothing (s); 0 for none.
+    events : ndarray, optional
+        The events' absolute times (s), in the order of ``aligned``. With ``time_range``, each
+        bin's rate is divided by the time the events' windows actually spend inside the
+        recording, not by the number of events: near the start or end of a recording, a window
+        that reaches past it holds no spikes there, and counting it would lower the rate.
+    time_range : (float, float), optional
+        Start and end of the recording (s).
 
     Returns
     -------
     centres : ndarray, shape (B,)
         Bin centres in seconds relative to the event.
     rate : ndarray, shape (B,)
-        Mean rate over events in Hz (smoothed with a Gaussian of ``sigma_s`` seconds).
+        Mean rate over events in Hz (smoothed with a Gaussian of ``sigma_s`` seconds); NaN in bins
+        that no event's window covers.
     """
     edges = bin_edges(window[0], window[1], bin_size)
     counts = np.zeros(len(edges) - 1)
     for a in aligned:
         counts += np.histogram(a, edges)[0]
-    rate = counts / max(len(aligned), 1) / bin_size
-    rate = smooth(rate[:, None], bin_size, sigma_s)[:, 0]
+    if events is not None and time_range is not None and len(events):
+        lo = np.maximum(np.asarray(events, float)[:, None] + edges[None, :-1], time_range[0])
+        hi = np.minimum(np.asarray(events, float)[:, None] + edges[None, 1:], time_range[1])
+        exposure = np.clip(hi - lo, 0.0, None).sum(axis=0)  # event-seconds inside the recording
+    else:
+        exposure = np.full(len(counts), max(len(aligned), 1) * bin_size)
+    counts, exposure = smooth(counts[:, None], bin_size, sigma_s)[:, 0], smooth(exposure[:, None], bin_size, sigma_s)[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(exposure > 1e-12 * bin_size, counts / np.maximum(exposure, 1e-300), np.nan)
     return 0.5 * (edges[:-1] + edges[1:]), rate

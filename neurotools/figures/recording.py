@@ -774,7 +774,8 @@ def aligned_figure(
         sel = sel[np.argsort(events[sel], kind="stable")]
         shown_events.append(events[sel])
         aligned = event_aligned(spikes, events[sel], window)
-        color = PALETTE[g % len(PALETTE)]
+        # one group: black, apart from the state colours of an overlay
+        color = PALETTE[g % len(PALETTE)] if group_by else "black"
         x = np.concatenate(aligned) if aligned else np.zeros(0)
         y = np.concatenate([np.full(len(a), row0 + i) for i, a in enumerate(aligned)]) if aligned else np.zeros(0)
         fig.add_trace(
@@ -786,7 +787,7 @@ def aligned_figure(
             ),
             row=1, col=1,
         )
-        centres, rate = psth(aligned, window, bin_size, sigma_s)
+        centres, rate = psth(aligned, window, bin_size, sigma_s, events[sel], recording.time_range())
         fig.add_trace(
             go.Scatter(
                 x=centres, y=rate, mode="lines", line=dict(color=color, width=2, shape="linear" if sigma_s > 0 else "hvh"),

@@ -69,3 +69,24 @@ def test_psth_rate_in_hz():
     centres, rate = psth(aligned, (-0.2, 0.2), 0.1)
     np.testing.assert_allclose(centres, [-0.15, -0.05, 0.05, 0.15])
     np.testing.assert_allclose(rate, [0, 0, 10, 10])
+
+
+def test_psth_near_the_recordings_edges_divides_by_the_windows_inside_it():
+    """Events 0.5 s after the start: the first half second before them holds no recording, so
+    the rate there is the spikes over the time inside, not over every event's full window."""
+    rng = np.random.default_rng(0)
+    rate_hz, t_end = 20.0, 400.0
+    spikes = np.sort(rng.uniform(0.0, t_end, int(rate_hz * t_end)))
+    events = np.array([0.5, 100.0, 200.0, 300.0])  # the first window starts 0.5 s before 0
+    aligned = event_aligned(spikes, events, (-1.0, 1.0))
+    centres, rate = psth(aligned, (-1.0, 1.0), 0.5, events=events, time_range=(0.0, t_end))
+    naive = psth(aligned, (-1.0, 1.0), 0.5)[1]
+    # in [-1, -0.5) only 3 of the 4 windows lie inside the recording
+    assert naive[0] == pytest.approx(0.75 * rate[0])
+    assert rate[0] == pytest.approx(sum(np.sum((s >= -1.0) & (s < -0.5)) for s in aligned) / (3 * 0.5))
+    # a window entirely before the recording: no estimate rather than 0 Hz
+    _, before = psth(aligned, (-1.0, 1.0), 0.5, events=np.array([-5.0, 100.0, 200.0, 300.0]),
+                     time_range=(0.0, t_end))
+    assert np.isfinite(before).all()
+    _, none = psth([np.zeros(0)], (-1.0, 1.0), 0.5, events=np.array([-5.0]), time_range=(0.0, t_end))
+    assert np.isnan(none).all()
