@@ -246,16 +246,41 @@ def heatmap_trace(
         cbar = "ΔF/F"
     else:
         cbar = series.unit or "a.u."
+    zmin, zmax = robust_limits(z)
     return go.Heatmap(
         z=z.astype(np.float32),
         x=times,
         y=np.arange(series.n_channels),
         colorscale="Viridis",
-        colorbar=dict(title=dict(text=cbar), len=0.5, y=1.0, yanchor="top"),
+        zmin=zmin,
+        zmax=zmax,
+        colorbar=dict(title=dict(text=f"{cbar}<br>(1st-99th pct.)"), len=0.5, y=1.0, yanchor="top"),
         customdata=np.repeat(np.asarray(labels, dtype=object)[:, None], len(times), axis=1),
         hovertemplate="%{customdata}<br>t = %{x:.3f} s<br>%{z:.3g}<extra></extra>",
         name=series.path,
     )
+
+
+#: Percentiles of the values that span a trace heatmap's colour scale.
+COLOR_PERCENTILES = (1.0, 99.0)
+
+
+def robust_limits(values: np.ndarray) -> tuple[float | None, float | None]:
+    """Colour limits from the 1st to the 99th percentile of the finite values.
+
+    A few large transients (a z-score of 40 where nearly every value lies within +-2) would
+    otherwise stretch the scale so the rest of the heatmap is one colour. Values beyond the
+    limits take the end colours; hovering shows them unclipped. ``(None, None)`` (plotly's
+    own limits) when there are no finite values or they are all equal.
+    """
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None, None
+    lo, hi = (float(v) for v in np.percentile(finite, COLOR_PERCENTILES))
+    if not hi > lo:
+        lo, hi = float(finite.min()), float(finite.max())
+    return (lo, hi) if hi > lo else (None, None)
 
 
 def _behavior_traces(b: BehaviorSeries, t_start: float, t_stop: float, color_at: int) -> list[go.Scattergl]:

@@ -117,7 +117,10 @@ def test_ophys_heatmap_with_units(app, nwb_dir):
         dff = io.read().processing["ophys"]["DfOverF"]["RoiResponseSeries"].data[:6]
     np.testing.assert_allclose(z[:, 0], dff[:3].mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(z[:, 1], dff[3:6].mean(axis=0), rtol=1e-6)
-    assert fig["data"][0]["colorbar"]["title"]["text"] == "ΔF/F"
+    assert fig["data"][0]["colorbar"]["title"]["text"] == "ΔF/F<br>(1st-99th pct.)"
+    # the colour scale spans the bulk of the values, not the few largest transients
+    assert [hm["zmin"], hm["zmax"]] == pytest.approx(np.nanpercentile(z, [1, 99]), rel=1e-5)
+    assert hm["zmax"] < np.nanmax(z)
     assert fig["layout"]["yaxis"]["title"]["text"] == "ROI"
     assert any("needs spike-sorted units" in i.value for i in app.info)
 
