@@ -284,6 +284,30 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(c) for c in cats]
 
 
+def stops_or_next_start(start: np.ndarray, stop: np.ndarray,
+                        t_range: tuple[float, float] | None = None) -> tuple[np.ndarray, bool]:
+    """Stop times (s), with a missing one (NaN) replaced by the next row's start.
+
+    Some files store only when each trial began (every stop NaN). A row without a stop then
+    runs until the next row starts; the last such row ends at ``t_range``'s end, or one median
+    row length after its start. Returns the stops and whether any was filled in.
+    """
+    stop = np.array(stop, dtype=float)
+    missing = np.isfinite(start) & ~np.isfinite(stop)
+    if not missing.any():
+        return stop, False
+    starts = np.unique(start[np.isfinite(start)])
+    nxt = np.searchsorted(starts, start, side="right")
+    following = np.where(nxt < len(starts), starts[np.minimum(nxt, len(starts) - 1)], np.nan)
+    if t_range is not None:
+        last_end = float(t_range[1])
+    else:
+        steps = np.diff(starts)
+        last_end = float(starts[-1] + (np.median(steps) if len(steps) else 1.0))
+    stop[missing] = np.where(np.isfinite(following[missing]), following[missing], last_end)
+    return stop, True
+
+
 def interval_track(table: IntervalTable, column: str | None = None,
                    t_range: tuple[float, float] | None = None) -> LabelTrack | None:
     """One reference track of an interval table (None when the table has no valid row).
@@ -293,14 +317,15 @@ def interval_track(table: IntervalTable, column: str | None = None,
     outside (over ``t_range``, default the table's own span).
     """
     start = np.asarray(table.start, dtype=float)
-    stop = np.asarray(table.stop, dtype=float)
+    stop, filled = stops_or_next_start(start, np.asarray(table.stop, dtype=float), t_range)
     ok = np.isfinite(start) & np.isfinite(stop) & (stop > start)
     order = np.flatnonzero(ok)[np.argsort(start[ok], kind="stable")]
     if len(order) == 0:
         return None
     if column is not None:
         codes, cats = _codes(np.asarray(table.columns[column])[order])
-        return LabelTrack(f"{table.name}: {column}", start[order], stop[order], codes, cats,
+        suffix = " (no stop times: to the next start)" if filled else ""
+        return LabelTrack(f"{table.name}: {column}{suffix}", start[order], stop[order], codes, cats,
                           "reference")
     lo, hi = t_range if t_range is not None else (start[order][0], stop[order].max())
     edges_s, edges_e, labs = [], [], []

@@ -352,3 +352,33 @@ def test_trace_heatmap_rows_are_regrouped_and_states_drawn_as_a_top_strip():
     assert [row[0] for row in heat.customdata] == ["b", "d", "a", "c"]
     bands = [s for s in fig.layout.shapes if s.name and s.name.startswith("s: ")]
     assert [(b.y0, b.y1, b.layer) for b in bands] == [(0.95, 1.0, "above")] * 2
+
+
+def test_trials_without_stop_times_run_to_the_next_start(nwb_dir):
+    """The DANDI file stores only trial starts (every stop is NaN): its rows still compare."""
+    from neurotools.data import read_nwb
+
+    rec = read_nwb(nwb_dir / "dandicli_sub-anm369963_ses-20170228.nwb")
+    table = rec.intervals["trials"]
+    assert not np.isfinite(np.asarray(table.stop, float)).any()
+    tracks = C.reference_tracks(rec)
+    assert [t.name for t in tracks] == [f"trials: {c} (no stop times: to the next start)"
+                                        for c in ("type", "response", "is_good")]
+    starts = np.sort(np.asarray(table.start, float))
+    for t in tracks:
+        assert len(t.starts) == 178
+        np.testing.assert_array_equal(t.starts, starts)
+        np.testing.assert_array_equal(t.stops[:-1], starts[1:])
+        assert t.stops[-1] == pytest.approx(rec.time_range()[1])  # the last runs to the end
+
+
+def test_the_state_rows_figure_is_tall_enough_for_its_whole_legend():
+    """11 legend entries in 3 groups need ~24 px each plus the groups' gaps (no scroll bar)."""
+    tracks = []
+    for name, k in (("a", 3), ("b", 3), ("c", 5)):
+        s = np.arange(0, 300, 5.0)
+        tracks.append(C.LabelTrack(name, s, s + 5, np.arange(len(s)) % k,
+                                   [f"state {i}" for i in range(k)], "reference"))
+    fig = state_rows_figure(tracks)
+    assert len(fig.data) == 11
+    assert fig.layout.height >= 24 * 11 + 10 * 3 + 100

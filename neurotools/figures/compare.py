@@ -69,10 +69,16 @@ def state_rows_figure(tracks: Sequence[LabelTrack], t_range: tuple[float, float]
                      type="category")
     fig.update_layout(
         title=dict(text=title + note, font=dict(size=14)), barmode="overlay", bargap=0.25,
-        template="plotly_white", height=max(160 + 48 * max(len(tracks), 1), 90 + 22 * len(fig.data)),
+        template="plotly_white", height=row_figure_height(len(tracks), len(fig.data)),
         margin=dict(l=70, r=20, t=50, b=50), legend=dict(orientation="v", font=dict(size=10)),
     )
     return fig
+
+
+def row_figure_height(n_rows: int, n_legend_entries: int) -> int:
+    """Height (px) that holds every row and the whole legend without a scroll bar: about 24 px per
+    legend entry at font size 10, plus plotly's 10 px gap between the rows' legend groups."""
+    return max(160 + 48 * max(n_rows, 1), 120 + 24 * n_legend_entries + 10 * n_rows)
 
 
 def _row_name(track: LabelTrack) -> str:
