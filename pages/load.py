@@ -89,10 +89,9 @@ st.session_state.nt_load_messages = []
 
 def _summary_block(f: LoadedFile) -> None:
     rec, info = f.recording, f.summary
-    st.caption(
-        f"{info.get('nwb_version', '')} - {info.get('session_description', '')} - "
-        f"{f.origin}: `{f.path}`"
-    )
+    parts = [f"NWB {info['nwb_version']}" if info.get("nwb_version") else "",
+             str(info.get("session_description") or "").strip(), f"{f.origin}: `{f.path}`"]
+    st.caption(" - ".join(p for p in parts if p))
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("units", f"{info['n_units']:,}")
     c2.metric("spikes", f"{info['n_spikes']:,}")

@@ -95,12 +95,12 @@ def check_nwb_file(path: str | os.PathLike) -> str:
     if p.is_dir():
         raise UserError(f"{path} is a folder, not an NWB file; give the path of a .nwb file.")
     if p.stat().st_size == 0:
-        raise UserError(f"{name} is empty (0 bytes); upload the complete .nwb file.")
+        raise UserError(f"{name} is empty (0 bytes); give the complete .nwb file.")
     if not _has_hdf5_signature(p):
         if _looks_like_text(p):
             raise UserError(
                 f"{name} is a text file (such as CSV), not an NWB file; NWB files are HDF5 - "
-                "upload the .nwb file itself."
+                "give the .nwb file itself."
             )
         raise UserError(
             f"{name} is not an HDF5 file, so it cannot be NWB; check that you picked the "

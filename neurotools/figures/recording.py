@@ -605,7 +605,7 @@ def timeline_figure(
             range=[n - 0.5, -0.5],
             row=1, col=1,
         )
-        title += f" - {n_drawn:,} spikes of {n} units{note}"
+        title += f" - {n_drawn:,} spike{'s' * (n_drawn != 1)} of {n} unit{'s' * (n != 1)}{note}"
     elif source in ("rois", "acquisition"):
         series = recording.trace_for(source)
         groups = None

@@ -130,3 +130,14 @@ def test_bin_widths_read_in_ms_s_or_min():
 
     assert [_duration(x) for x in (0.0005, 0.544, 0.9996, 1.41, 150.0)] == [
         "0.5 ms", "544 ms", "1 s", "1.41 s", "2.5 min"]
+
+
+def test_the_raster_title_counts_one_unit_and_one_spike_in_the_singular():
+    import numpy as np
+
+    from neurotools.data.recording import Recording, SourceFile
+    from neurotools.figures.recording import timeline_figure
+
+    rec = Recording(SourceFile("one.nwb", "0" * 64), spike_times=[np.array([0.5])],
+                    unit_table={"id": np.arange(1)})
+    assert "- 1 spike of 1 unit" in timeline_figure(rec, source="units", t_start=0.0, t_stop=1.0).layout.title.text
