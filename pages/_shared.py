@@ -1010,7 +1010,8 @@ def result_source(result: Any) -> tuple[str | None, bool]:
     return None, False
 
 
-def export_section(result: Any, recording: Recording | None, key: str) -> None:
+def export_section(result: Any, recording: Recording | None, key: str,
+                   window: tuple[float, float] | None = None) -> None:
     """The export bundle of a result: chosen figures and formats, result files, recipe, NWB copy.
 
     Parameters
@@ -1021,6 +1022,8 @@ def export_section(result: Any, recording: Recording | None, key: str) -> None:
         The analysed recording (for figures drawn over its raster).
     key : str
         Prefix of the widget keys.
+    window : (float, float), optional
+        The time window (s) the page shows, for bundle figures of a stretch of the recording.
 
     The analysed NWB file (see :func:`result_source`) is offered as a copy with the result inside;
     a loaded file that already holds this result is included as it is.
@@ -1030,7 +1033,7 @@ def export_section(result: Any, recording: Recording | None, key: str) -> None:
 
     with st.expander("Export bundle: figures, result files, recipe and an NWB copy", expanded=False):
         source_path, holds = result_source(result)
-        makers = standard_figures(result, recording)
+        makers = standard_figures(result, recording, window)
         names = list(makers)
         chosen = st.multiselect("Figures", names, default=names[: min(3, len(names))], key=f"{key}_bfigs")
         offered = [f for f in FORMATS if f == "html" or static_export_available()]

@@ -258,3 +258,21 @@ def test_rerun_of_a_folder_given_as_dot_recomputes_without_the_originals_checkpo
     assert {p.name: p.read_bytes() for p in original_ckpt.iterdir()} == before
     again = tmp_path / "nf-rerun"
     assert Result.load(again).params["checkpoint_dir"] == ""
+
+
+def test_a_bundle_draws_the_states_over_the_window_the_page_shows(result_dirs, inputs_dir):
+    from neurotools.figures.catalog import standard_figures
+
+    result = Result.load(result_dirs["hmmglm"])
+    rec = read_nwb(inputs_dir / RUNS["hmmglm"][0])
+
+    def x_extent(fig) -> tuple[float, float]:
+        xs = np.concatenate([np.asarray(t.x, float) for t in fig.data if t.x is not None and len(t.x)])
+        xs = xs[np.isfinite(xs)]
+        return float(xs.min()), float(xs.max())
+
+    t0 = float(result.arrays["bin_times"].min())
+    lo, hi = x_extent(standard_figures(result, rec)["states_over_raster"]())
+    assert t0 - 1 <= lo and hi <= t0 + 61  # the first minute, as the page opens
+    lo, hi = x_extent(standard_figures(result, rec, window=(100.0, 130.0))["states_over_raster"]())
+    assert 99 <= lo <= 101 and 129 <= hi <= 131

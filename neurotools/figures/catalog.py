@@ -15,9 +15,12 @@ from neurotools.analyses.base import Result
 from neurotools.data.recording import Recording
 
 FigureMaker = Callable[[], go.Figure]
+#: A time window (start, stop) in seconds on the file's clock.
+Window = tuple[float, float]
 
 
-def _connectome(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
+def _connectome(result: Result, rec: Recording | None, window: Window | None = None
+                ) -> dict[str, FigureMaker]:
     from neurotools.figures import connectome as f
 
     out: dict[str, FigureMaker] = {
@@ -31,7 +34,8 @@ def _connectome(result: Result, rec: Recording | None) -> dict[str, FigureMaker]
     return out
 
 
-def _bicluster(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
+def _bicluster(result: Result, rec: Recording | None, window: Window | None = None
+               ) -> dict[str, FigureMaker]:
     from neurotools.figures import biclustering as f
 
     return {
@@ -45,13 +49,14 @@ def _bicluster(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
     }
 
 
-def _hmmglm(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
+def _hmmglm(result: Result, rec: Recording | None, window: Window | None = None
+            ) -> dict[str, FigureMaker]:
     from neurotools.figures import hmmglm as f
 
     bt = np.asarray(result.arrays.get("bin_times", [0.0]), dtype=float)
-    first_minute = (float(bt.min()), float(bt.min()) + 60.0)  # as the page opens it
+    shown = window or (float(bt.min()), float(bt.min()) + 60.0)  # else the first minute, as the page opens
     out: dict[str, FigureMaker] = {
-        "states_over_raster": lambda: f.states_raster_figure(result, rec, first_minute),
+        "states_over_raster": lambda: f.states_raster_figure(result, rec, shown),
         "state_psth": lambda: f.state_psth_figure(result, rec),
         "dwell_times": lambda: f.dwell_time_figure(result),
         "weights": lambda: f.weights_figure(result),
@@ -64,7 +69,8 @@ def _hmmglm(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
     return out
 
 
-def _neuroformer(result: Result, rec: Recording | None) -> dict[str, FigureMaker]:
+def _neuroformer(result: Result, rec: Recording | None, window: Window | None = None
+                 ) -> dict[str, FigureMaker]:
     from neurotools.figures import neuroformer as f
 
     out: dict[str, FigureMaker] = {
@@ -84,7 +90,8 @@ _BUILDERS = {"connectome": _connectome, "bicluster": _bicluster, "hmmglm": _hmmg
              "neuroformer": _neuroformer}
 
 
-def standard_figures(result: Result, recording: Recording | None = None) -> dict[str, FigureMaker]:
+def standard_figures(result: Result, recording: Recording | None = None,
+                     window: Window | None = None) -> dict[str, FigureMaker]:
     """Name -> zero-argument function building the figure, for every standard figure of a result.
 
     Parameters
@@ -93,6 +100,9 @@ def standard_figures(result: Result, recording: Recording | None = None) -> dict
     recording : Recording, optional
         The analysed recording (figures drawn over the raster need it; without it they show the
         result alone).
+    window : (float, float), optional
+        Time window (s) of figures that show a stretch of the recording (the HMM-GLM states over
+        the raster): the one the page shows. Default: the first minute of the analysed bins.
 
     Returns
     -------
@@ -105,4 +115,4 @@ def standard_figures(result: Result, recording: Recording | None = None) -> dict
         from neurotools.figures.result import result_figure
 
         return {"summary": lambda: result_figure(result)}
-    return builder(result, recording)
+    return builder(result, recording, window)
