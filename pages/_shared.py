@@ -551,7 +551,7 @@ def _show_live_traces(job_id: str, traces: list) -> None:
     names = list(traces[0].get("y", {}))
     if names:
         value = "log_joint" if "log_joint" in names else names[0]
-        st.plotly_chart(live_trace_figure(traces, value), use_container_width=True,
+        st.plotly_chart(live_trace_figure(traces, value), width="stretch",
                         key=f"job_live_{job_id}")
 
 
@@ -603,9 +603,10 @@ def _slug(name: str) -> str:
 
 
 def state_interval_section(recording: Recording, key: str, bin_times, bin_size: float,
-                           states) -> tuple[str | None, str | None]:
+                           states, download_stem: str | None = None) -> tuple[str | None, str | None]:
     """Pick one of the file's interval tables (and a column grouping it), then show the time each
     group spends in each inferred state; returns the chosen (table, column) for other figures.
+    ``download_stem`` names the figure's downloads (see :func:`download_name`).
 
     Nothing is shown for a recording without interval tables; a table that does not overlap the
     analysed bins gives one ``st.error`` line.
@@ -630,8 +631,8 @@ def state_interval_section(recording: Recording, key: str, bin_times, bin_size: 
     except UserError as err:
         st.error(err.message)
     else:
-        st.plotly_chart(fig, use_container_width=True, key=f"{key}_state_intervals")
-        figure_downloads(fig, f"{key}_state_intervals", key=f"{key}_state_intervals_dl")
+        st.plotly_chart(fig, width="stretch", key=f"{key}_state_intervals")
+        figure_downloads(fig, download_stem or f"{key}_state_intervals", key=f"{key}_state_intervals_dl")
     return table, column
 
 

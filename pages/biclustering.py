@@ -59,7 +59,7 @@ with tabs[0]:
     cols = figs.region_columns(rec)
     region = st.selectbox("Side bar (units table column)", [None, *cols], key=kept("bicluster_region", [None, *cols]))
     fig = figs.coclustering_figure(result, rec, region)
-    st.plotly_chart(fig, use_container_width=True, key="bicluster_psm")
+    st.plotly_chart(fig, width="stretch", key="bicluster_psm")
     figure_downloads(fig, download_name(result, "bicluster_coclustering"), key="bicluster_psm_dl")
 with tabs[1]:
     estimate = st.radio(
@@ -73,20 +73,21 @@ with tabs[1]:
              "matrix (least squares).")
     table, column = state_interval_section(rec, "bicluster", result.arrays["bin_times"],
                                            float(result.params["bin_size"]),
-                                           figs.state_estimate(result, estimate))
+                                           figs.state_estimate(result, estimate),
+                                           download_name(result, "bicluster_state_intervals"))
     fig = figs.state_raster_figure(result, rec, table, column, estimate)
-    st.plotly_chart(fig, use_container_width=True, key="bicluster_states")
+    st.plotly_chart(fig, width="stretch", key="bicluster_states")
     figure_downloads(fig, download_name(result, "bicluster_states"), key="bicluster_states_dl")
 with tabs[2]:
     fig = figs.posterior_counts_figure(result)
-    st.plotly_chart(fig, use_container_width=True, key="bicluster_counts")
+    st.plotly_chart(fig, width="stretch", key="bicluster_counts")
     figure_downloads(fig, download_name(result, "bicluster_counts"), key="bicluster_counts_dl")
 with tabs[3]:
     names = result.info.get("latent_components", ["baseline"])
     comp = st.selectbox("Component", range(len(names)), format_func=lambda i: names[i],
                         key=kept("bicluster_component", range(len(names))))
     fig = figs.latent_figure(result, comp)
-    st.plotly_chart(fig, use_container_width=True, key="bicluster_latent")
+    st.plotly_chart(fig, width="stretch", key="bicluster_latent")
     figure_downloads(fig, download_name(result, "bicluster_latents"), key="bicluster_latent_dl")
 with tabs[4]:
     st.dataframe(figs.diagnostics_rows(result), hide_index=True)
@@ -94,13 +95,13 @@ with tabs[4]:
                "(1 + latent_dim) values), so chains with different numbers of clusters have "
                "log-joints of different dimension: compare such chains on the log-likelihood.")
     fig = figs.trace_figure(result)
-    st.plotly_chart(fig, use_container_width=True, key="bicluster_traces")
+    st.plotly_chart(fig, width="stretch", key="bicluster_traces")
     figure_downloads(fig, download_name(result, "bicluster_traces"), key="bicluster_traces_dl")
     fig = figs.chain_partitions_figure(result)
-    st.plotly_chart(fig, use_container_width=True, key="bicluster_chain_partitions")
+    st.plotly_chart(fig, width="stretch", key="bicluster_chain_partitions")
     figure_downloads(fig, download_name(result, "bicluster_chain_partitions"), key="bicluster_chain_partitions_dl")
     fig = figs.ppc_figure(result)
-    st.plotly_chart(fig, use_container_width=True, key="bicluster_ppc")
+    st.plotly_chart(fig, width="stretch", key="bicluster_ppc")
     figure_downloads(fig, download_name(result, "bicluster_ppc"), key="bicluster_ppc_dl")
 
 export_section(result, rec, "bicluster_export")

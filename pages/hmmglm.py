@@ -50,27 +50,27 @@ with tabs[0]:
                       ("hmmglm_psth", figs.state_psth_figure(result, rec)),
                       ("hmmglm_rates", figs.state_rate_figure(result, rec)),
                       ("hmmglm_dwell", figs.dwell_time_figure(result))):
-        st.plotly_chart(fig, use_container_width=True, key=name)
+        st.plotly_chart(fig, width="stretch", key=name)
         figure_downloads(fig, download_name(result, name), key=f"{name}_dl")
     state_interval_section(rec, "hmmglm", bt, float(result.params["bin_size"]),
-                           result.arrays["states"])
+                           result.arrays["states"], download_name(result, "hmmglm_state_intervals"))
 with tabs[1]:
     rel = st.toggle("Difference from the learned prior", key=kept("hmmglm_rel"))
     fig = figs.weights_figure(result, relative_to_prior=rel)
-    st.plotly_chart(fig, use_container_width=True, key="hmmglm_weights")
+    st.plotly_chart(fig, width="stretch", key="hmmglm_weights")
     figure_downloads(fig, download_name(result, "hmmglm_weights"), key="hmmglm_weights_dl")
 with tabs[2]:
     fig = figs.connectome_figure(result)
-    st.plotly_chart(fig, use_container_width=True, key="hmmglm_graph")
+    st.plotly_chart(fig, width="stretch", key="hmmglm_graph")
     figure_downloads(fig, download_name(result, "hmmglm_connectome"), key="hmmglm_graph_dl")
 with tabs[3]:
     for name, fig in (("hmmglm_transition", figs.transition_figure(result)),
                       ("hmmglm_objective", figs.objective_figure(result))):
-        st.plotly_chart(fig, use_container_width=True, key=name)
+        st.plotly_chart(fig, width="stretch", key=name)
         figure_downloads(fig, download_name(result, name), key=f"{name}_dl")
 with tabs[4]:
     fig = figs.k_curve_figure(result)
-    st.plotly_chart(fig, use_container_width=True, key="hmmglm_kcurve")
+    st.plotly_chart(fig, width="stretch", key="hmmglm_kcurve")
     figure_downloads(fig, download_name(result, "hmmglm_kcurve"), key="hmmglm_kcurve_dl")
 
-export_section(result, rec, "hmmglm_export")
+export_section(result, rec, "hmmglm_export", window=(start, start + width))
