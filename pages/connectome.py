@@ -36,8 +36,10 @@ if result is None:
 by_name = {f.name: f.recording for f in loaded_recordings()}
 rec = by_name.get(result.inputs[0]["name"]) if result.inputs else None
 m = result.metrics
+for warning in result.info.get("warnings", []):
+    st.warning(warning)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Rank (suggested)", f"{m.get('rank')} ({m.get('suggested_rank')})")
+c1.metric(*figs.rank_metric(result))
 c2.metric("Relative error", f"{m.get('rel_error', float('nan')):.3f}")
 c3.metric("Restart similarity", f"{m.get('restart_similarity', float('nan')):.3f}")
 c4.metric("Neurons / pairs", f"{m.get('n_neurons')} / {m.get('n_pairs')}")

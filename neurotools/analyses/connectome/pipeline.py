@@ -144,7 +144,9 @@ def run(
         ``communities`` [R, N], ``bin_times`` [T'], and the rank scan (``ranks``, ``rank_errors``,
         ``rank_similarity``), ``component_weights`` [R], ``core_community`` [R],
         ``n_communities`` [R], ``present`` [N, W], ``objective`` [iterations],
-        ``neuron_labels`` [N], ``slice_names`` [W], ``slice_starts`` [W] (s).
+        ``neuron_labels`` [N], ``slice_names`` [W], ``slice_starts`` [W] (s). ``info["warnings"]``
+        lists, one sentence each, what the user should read before trusting the result (e.g.
+        recordings or trials cut to a common length).
     """
     t0 = time.perf_counter()
     progress = progress or null_progress
@@ -220,6 +222,7 @@ def run(
         "third_mode": tensor.mode,
         "bin_s": float(tensor.bin_s),
         "masked_pairs": int(0 if tensor.mask is None else (~tensor.mask).sum()),
+        "warnings": list(tensor.warnings),
         "note": "pairs in numpy.triu_indices(N, 1) order; factors have unit L2 norm, "
                 "component_weights carry the scale",
     }

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+#: Restart similarity (factor match score, 0-1) a rank needs to be suggested.
+MIN_SIMILARITY = 0.8
+#: Fraction of the whole error drop over the scan a rank must add to be suggested.
+MIN_GAIN = 0.2
+
 
 def _unit(f: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(f, axis=0)
@@ -92,8 +97,8 @@ def suggest_rank(
     ranks: np.ndarray,
     best_errors: np.ndarray,
     similarity: np.ndarray,
-    min_similarity: float = 0.8,
-    min_gain: float = 0.2,
+    min_similarity: float = MIN_SIMILARITY,
+    min_gain: float = MIN_GAIN,
 ) -> int:
     """Suggest a rank from the error and restart-similarity curves.
 

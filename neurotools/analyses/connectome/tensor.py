@@ -7,7 +7,7 @@ never zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,6 +52,9 @@ class AffinityTensor:
         Data source used in each recording.
     slice_starts : ndarray, shape (W,)
         Start time (s) of each slice on its own file's clock.
+    warnings : list of str
+        What the user should know about how the tensor was built (e.g. slices cut to a common
+        length), one sentence each.
     """
 
     X: np.ndarray
@@ -64,6 +67,7 @@ class AffinityTensor:
     slice_names: list[str]
     sources: list[str]
     slice_starts: np.ndarray
+    warnings: list[str] = field(default_factory=list)
 
 
 def resolve_mode(recordings: list[Recording], third_mode: str) -> str:
@@ -109,6 +113,67 @@ def _label_column(rec: Recording, nm: NeuralMatrix) -> list[str] | None:
 
 def _step(bin_s: float, window_s: float) -> int:
     return max(1, int(round(0.5 * window_s / bin_s)))
+
+
+def cut_to_common_length_note(
+    names: list[str], lengths_s: list[float], n_bins: list[int], kept_s: list[float], T: int
+) -> str | None:
+    """The sentence that says recordings (animals) were cut to a common length, or None.
+
+    Parameters
+    ----------
+    names : list of str
+        File name of each recording.
+    lengths_s : list of float
+        Analysed length of each recording (s).
+    n_bins : list of int
+        Tensor bins each recording would give on its own.
+    kept_s : list of float
+        Length kept from each recording (s): ``T`` bins at its own bin width.
+    T : int
+        The common number of tensor bins (the shortest recording's).
+
+    Returns
+    -------
+    str or None
+        None when no recording lost a whole bin.
+    """
+    if all(n <= T for n in n_bins):
+        return None
+    parts = []
+    for name, length, n, kept in zip(names, lengths_s, n_bins, kept_s):
+        lost = f", first {kept:.1f} s kept ({100 * (1 - kept / length):.0f}% left out)" if n > T else ""
+        parts.append(f"{name}: {length:.1f} s ({n} bins){lost}")
+    return ("The recordings differ in length and the tensor needs one common length, so each was cut "
+            f"to the shortest, {T} bins ({min(kept_s):.1f} s); " + "; ".join(parts) + ".")
+
+
+def cut_trials_note(lengths_s: list[float], n_bins: list[int], kept_s: float, T: int) -> str | None:
+    """The sentence that says trials were cut to the shortest trial's length, or None.
+
+    Parameters
+    ----------
+    lengths_s : list of float
+        Length of each trial in the analysed range (s).
+    n_bins : list of int
+        Tensor bins each trial would give on its own.
+    kept_s : float
+        Length kept from every trial (s).
+    T : int
+        The common number of tensor bins (the shortest trial's).
+
+    Returns
+    -------
+    str or None
+        None when no trial lost a whole bin.
+    """
+    cut = [k for k, n in enumerate(n_bins) if n > T]
+    if not cut:
+        return None
+    lost = 1 - kept_s * len(lengths_s) / float(np.sum(lengths_s))
+    return (f"The trials differ in length ({min(lengths_s):.1f}-{max(lengths_s):.1f} s), so each "
+            f"was cut to the shortest, {T} bins ({kept_s:.1f} s) from its start; {len(cut)} of "
+            f"{len(lengths_s)} trials lost time, {100 * lost:.0f}% of the trial time was left out.")
 
 
 def _check_size(P: int, T: int, W: int) -> None:
@@ -203,6 +268,13 @@ def build_tensor(
         present[idx, w] = True
     nm0 = mats[0][1]
     times = _bin_average(nm0.bin_times[:, None], steps[0])[:T, 0]
+    note = cut_to_common_length_note(
+        [r.source.name for r in recordings],
+        [v.shape[0] * b for (v, _), b in zip(mats, bin_s)],
+        [v.shape[0] // s for (v, _), s in zip(mats, steps)],
+        [T * s * b for s, b in zip(steps, bin_s)],
+        T,
+    )
     return AffinityTensor(
         X=X,
         mask=None if mask.all() else mask,
@@ -214,6 +286,7 @@ def build_tensor(
         slice_names=[r.source.name for r in recordings],
         sources=[nm.source for _, nm in mats],
         slice_starts=np.array([nm.bin_times[0] - nm.bin_size / 2 for _, nm in mats]),
+        warnings=[note] if note else [],
     )
 
 
@@ -250,6 +323,8 @@ def _trials_tensor(rec: Recording, mat, p: Params, fn, progress: Progress) -> Af
         X[:, :, w] = fn(values[sel[:L]], 1.0 / nm.bin_size, p.smooth_s, p.window_s, step)[:, :T]
     first = segs[0][1][:L]
     times = _bin_average(nm.bin_times[first][:, None], step)[:T, 0]
+    note = cut_trials_note([len(sel) * nm.bin_size for _, sel in segs],
+                           [len(sel) // step for _, sel in segs], T * step * nm.bin_size, T)
     return AffinityTensor(
         X=X,
         mask=None,
@@ -261,4 +336,5 @@ def _trials_tensor(rec: Recording, mat, p: Params, fn, progress: Progress) -> Af
         slice_names=[f"trial {k}" for k, _ in segs],
         sources=[nm.source],
         slice_starts=np.array([float(tab.start[k]) for k, _ in segs]),
+        warnings=[note] if note else [],
     )
