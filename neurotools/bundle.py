@@ -66,6 +66,9 @@ def _readme(result: Result, files: list[str], skipped: list[str]) -> str:
     if warnings:
         lines += ["", "Convergence warnings (read before trusting the result):",
                   *[f"  - {w}" for w in warnings]]
+    notes = result.info.get("warnings") or []  # e.g. recordings cut to a common length
+    if notes:
+        lines += ["", "Warnings (read before trusting the result):", *[f"  - {w}" for w in notes]]
     if skipped:
         lines += ["", "Left out:", *[f"  {s}" for s in skipped]]
     return "\n".join(lines) + "\n"

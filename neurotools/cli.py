@@ -137,7 +137,7 @@ def compute_and_save(compute, executor_spec: str, out: Path):
     result.runtime_s = time.perf_counter() - t0
     result.save(out)
     print(f"wrote {out / 'result.json'} and {out / 'arrays.npz'} ({result.runtime_s:.1f} s)", file=sys.stderr)
-    for warning in result.info.get("convergence_warnings", []):
+    for warning in [*result.info.get("convergence_warnings", []), *result.info.get("warnings", [])]:
         print(f"warning: {warning}", file=sys.stderr)
     return result
 

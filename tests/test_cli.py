@@ -117,3 +117,17 @@ def test_chains_in_worker_processes_report_progress(tmp_path):
     assert re.search(r"\[ *\d+%\] +[\d.]+ s  [012]/2 chains finished; iterations \d+/12, \d+/12\n",
                      err), err
     assert (tmp_path / "res" / "arrays.npz").is_file()
+
+
+def test_run_prints_the_results_warnings(tmp_path, capsys):
+    """Two animals of 200 s and 100 s: the tensor keeps 100 s of each, and `run` says so."""
+    from neurotools.analyses.connectome import SimParams, simulate_animals
+    from neurotools.data.nwb_writer import write_nwb
+
+    small = dict(n_animals=1, n_neurons=8, n_motifs=1, motif_size=4)
+    files = [write_nwb(simulate_animals(SimParams(n_samples=n, **small), seed=s)[0], tmp_path / f"cx_{n}.nwb")
+             for s, n in ((0, 800), (1, 400))]
+    assert main(["run", "connectome", *map(str, files), "--out", str(tmp_path / "r"),
+                 "--set", "rank=1", "--set", "restarts=1", "--set", "iterations=5"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^warning: The recordings differ in length .*cx_800\.nwb", err, re.M)

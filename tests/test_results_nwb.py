@@ -236,6 +236,9 @@ def test_a_bundles_readme_carries_the_runs_convergence_warnings(result_dirs):
     result.info["convergence_warnings"] = ["The chains disagree on the log-likelihood (split R-hat 1.46 > 1.05)."]
     readme = zipfile.ZipFile(io.BytesIO(build_bundle(result, {}, ["html"]).data)).read("README.txt").decode()
     assert "Convergence warnings (read before trusting the result):\n  - The chains disagree" in readme
+    result.info["warnings"] = ["The recordings differ in length ..., so each was cut to the shortest."]
+    readme = zipfile.ZipFile(io.BytesIO(build_bundle(result, {}, ["html"]).data)).read("README.txt").decode()
+    assert "Warnings (read before trusting the result):\n  - The recordings differ in length" in readme
 
 
 def test_rerun_of_a_folder_given_as_dot_recomputes_without_the_originals_checkpoints(
