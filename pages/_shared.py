@@ -911,15 +911,22 @@ def stop_without_recordings(message: str, analysis: str | None = None) -> None:
     if analysis is None or job_task(job_id).get("analysis") != analysis:
         st.info("The job has finished: load its recording again (Load page) to explore the "
                 "result, or open it from the Jobs page.")
-    elif st.button("Load its recording and show the result", type="primary",
-                   key=f"job_reload_{job_id}"):
+    else:
+        job_reload_button(job_id)
+    st.stop()
+
+
+def job_reload_button(job_id: str) -> None:
+    """**Load its recording and show the result**: loads a finished job's files again (after a
+    refresh started a new session) and reruns the page, or shows why a file cannot be read."""
+    if st.button("Load its recording and show the result", type="primary",
+                 key=f"job_reload_{job_id}"):
         try:
             load_job_files(job_id)
         except UserError as exc:
             show_error(exc)
         else:
             st.rerun()
-    st.stop()
 
 
 def load_job_files(job_id: str) -> list[LoadedFile]:

@@ -10,7 +10,6 @@ import torch
 
 from neurotools.analyses.neuroformer import Params
 from neurotools.analyses.neuroformer.training import CHECKPOINT, read_metrics
-from neurotools.errors import UserError
 from neurotools.figures import neuroformer as nff
 from neurotools.jobs import AnalysisTask
 from pages._shared import (
@@ -21,10 +20,10 @@ from pages._shared import (
     figure_downloads,
     follow_job,
     job_panel,
+    job_reload_button,
     job_running,
     job_task,
     jobs_root,
-    load_job_files,
     loaded_recordings,
     page_job_id,
     params_form,
@@ -80,13 +79,7 @@ def offer_job_recordings(job_id: str) -> None:
         return
     st.info("No recording is loaded in this session: the result below is shown from the job alone. "
             "Load its recordings to train again on them or to export the result with its data.")
-    if st.button("Load its recording and show the result", type="primary", key=f"job_reload_{job_id}"):
-        try:
-            load_job_files(job_id)
-        except UserError as exc:
-            show_error(exc)
-        else:
-            st.rerun()
+    job_reload_button(job_id)
 
 
 def behaviour_tab(result) -> None:

@@ -18,7 +18,8 @@ def sim_file(tmp_path):
     return write_nwb(simulate(SimParams(n_animals=3, n_samples=600), seed=0), tmp_path / "cx_sim.nwb")
 
 
-def test_page_runs_a_job_and_shows_the_gallery(sim_file, tmp_path, monkeypatch):
+def _connectome_page(files, tmp_path, monkeypatch):
+    """The app with ``files`` uploaded, on the connectome page (inline jobs, private folders)."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("NEUROTOOLS_EXECUTOR", "inline")
@@ -27,10 +28,15 @@ def test_page_runs_a_job_and_shows_the_gallery(sim_file, tmp_path, monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("pages/load.py").run()
-    at.file_uploader[0].set_value([(sim_file.name, sim_file.read_bytes(), "application/octet-stream")])
+    at.file_uploader[0].set_value([(f.name, f.read_bytes(), "application/octet-stream") for f in files])
     at.run()
     at.switch_page("pages/connectome.py").run()
     assert not at.exception
+    return at
+
+
+def test_page_runs_a_job_and_shows_the_gallery(sim_file, tmp_path, monkeypatch):
+    at = _connectome_page([sim_file], tmp_path, monkeypatch)
     at.text_input(key="connectome_rank").set_value("auto")
     at.number_input(key="connectome_max_rank").set_value(3)
     at.number_input(key="connectome_restarts").set_value(1)
@@ -49,23 +55,13 @@ def test_page_runs_a_job_and_shows_the_gallery(sim_file, tmp_path, monkeypatch):
 
 
 def test_page_warns_when_animals_are_cut_to_the_shortest(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
     from neurotools.analyses.connectome import SimParams, simulate_animals
     from neurotools.data.nwb_writer import write_nwb
 
     small = dict(n_animals=1, n_neurons=8, n_motifs=1, motif_size=4)
     files = [write_nwb(simulate_animals(SimParams(n_samples=n, **small), seed=s)[0], tmp_path / f"cx_{n}.nwb")
              for s, n in ((0, 800), (1, 400))]  # 200 s and 100 s at 4 Hz
-    monkeypatch.setenv("NEUROTOOLS_EXECUTOR", "inline")
-    monkeypatch.setenv("NEUROTOOLS_JOBS_DIR", str(tmp_path / "jobs"))
-    monkeypatch.setenv("NEUROTOOLS_UPLOADS_DIR", str(tmp_path / "uploads"))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/load.py").run()
-    at.file_uploader[0].set_value([(f.name, f.read_bytes(), "application/octet-stream") for f in files])
-    at.run()
-    at.switch_page("pages/connectome.py").run()
+    at = _connectome_page(files, tmp_path, monkeypatch)
     at.multiselect(key="connectome_files").set_value([0, 1])
     at.text_input(key="connectome_rank").set_value("1")
     at.number_input(key="connectome_restarts").set_value(1)
