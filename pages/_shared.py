@@ -14,7 +14,7 @@ import re
 import secrets
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ _FILES_KEY = "nt_files"
 _KEPT_KEY = "nt_kept_settings"
 
 
-def kept(key: str, options: Iterable[Any] | None = None) -> str:
+def kept(key: str, options: Iterable[Any] | None = None, ids: Sequence[str] | None = None) -> str:
     """The key of a widget whose value survives a visit to another page.
 
     Streamlit drops the value of every widget a run does not draw, so a page's settings came back
@@ -64,6 +64,11 @@ def kept(key: str, options: Iterable[Any] | None = None) -> str:
     options : iterable, optional
         The widget's current options: a kept value (or, for a multiselect, any of its values) no
         longer among them is not given back, and the widget starts at its default.
+    ids : sequence of str, optional
+        For a selector whose options are the positions ``0..n-1`` of a list (the loaded files):
+        the identity of each position (e.g. SHA-256). The choice is kept by identity and given
+        back at the item's current position, so removing a file never points the selector at
+        another one; a kept item no longer listed is not given back.
 
     Returns
     -------
@@ -72,14 +77,39 @@ def kept(key: str, options: Iterable[Any] | None = None) -> str:
     """
     store = st.session_state.setdefault(_KEPT_KEY, {})
     if key in st.session_state:
-        store[key] = st.session_state[key]
-    elif key in store:
-        value = store[key]
-        allowed = None if options is None else list(options)
-        wanted = value if isinstance(value, list) else [value]
-        if allowed is None or all(v in allowed for v in wanted):
-            st.session_state[key] = value
+        value = st.session_state[key]
+        store[key] = _positions_to_ids(value, ids) if ids is not None else value
+        return key
+    if key not in store:
+        return key
+    value = store[key]
+    if ids is not None:
+        value = _ids_to_positions(value, ids)
+        if value is None:
+            return key
+    allowed = None if options is None else list(options)
+    wanted = value if isinstance(value, list) else [value]
+    if allowed is None or all(v in allowed for v in wanted):
+        st.session_state[key] = value
     return key
+
+
+def _positions_to_ids(value: Any, ids: Sequence[str]) -> Any:
+    """A selector's positions (one, or a list) as ``("ids", ...)`` of the items they point at."""
+    if isinstance(value, list):
+        return ("ids", [ids[v] for v in value if 0 <= v < len(ids)])
+    return ("ids", ids[value] if isinstance(value, int) and 0 <= value < len(ids) else None)
+
+
+def _ids_to_positions(kept_value: Any, ids: Sequence[str]) -> Any:
+    """The current positions of kept items (:func:`_positions_to_ids`), or None when one is gone."""
+    if not (isinstance(kept_value, tuple) and len(kept_value) == 2 and kept_value[0] == "ids"):
+        return None
+    where = {identity: i for i, identity in enumerate(ids)}
+    wanted = kept_value[1]
+    if isinstance(wanted, list):
+        return [where[w] for w in wanted] if wanted and all(w in where for w in wanted) else None
+    return where.get(wanted)
 
 
 def forget_setting(key: str) -> None:
@@ -241,7 +271,7 @@ def pick_recording(key: str) -> LoadedFile:
         st.page_link("pages/load.py", label="Go to Load", icon=":material/upload_file:")
         st.stop()
     chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
-                          key=kept(key, range(len(files))))
+                          key=kept(key, ids=[f.sha256 for f in files]))
     return files[chosen]
 
 

@@ -27,7 +27,7 @@ if not files:
 
 follow_job(files, "bicluster", "bicluster", "bicluster_file")
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
-                      key=kept("bicluster_file", range(len(files))))
+                      key=kept("bicluster_file", ids=[f.sha256 for f in files]))
 loaded = files[chosen]
 result = analysis_run_section("bicluster", Params, [loaded], "bicluster",
                               exclude=("source",), parallel="chains")

@@ -28,7 +28,7 @@ if not files:
 follow_job(files, "connectome", "connectome", "connectome_files", multiple=True)
 chosen = st.multiselect("Recordings (several = animals; one with trials = trials)",
                         range(len(files)), default=None if "connectome_files" in st.session_state else [0], format_func=lambda i: files[i].name,
-                        key=kept("connectome_files", range(len(files))))
+                        key=kept("connectome_files", ids=[f.sha256 for f in files]))
 result = analysis_run_section("connectome", Params, [files[i] for i in chosen], "connectome")
 if result is None:
     st.stop()

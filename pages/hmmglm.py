@@ -27,7 +27,7 @@ if not files:
 
 follow_job(files, "hmmglm", "hmmglm", "hmmglm_file")
 chosen = st.selectbox("Recording", range(len(files)), format_func=lambda i: files[i].name,
-                      key=kept("hmmglm_file", range(len(files))))
+                      key=kept("hmmglm_file", ids=[f.sha256 for f in files]))
 loaded = files[chosen]
 result = analysis_run_section("hmmglm", Params, [loaded], "hmmglm", exclude=("source",))
 if result is None:

@@ -36,7 +36,7 @@ with st.expander("Rate statistics over bin widths (a background job)", expanded=
     else:
         c1, c2 = st.columns([3, 1])
         pick = c1.selectbox(
-            "Recording", range(len(with_units)), format_func=lambda i: with_units[i].name, key=kept("jobs_file", range(len(with_units)))
+            "Recording", range(len(with_units)), format_func=lambda i: with_units[i].name, key=kept("jobs_file", ids=[f.sha256 for f in with_units])
         )
         n_widths = c2.number_input("Bin widths", min_value=2, max_value=2000, value=120, step=10, key=kept("jobs_n_widths"))
         if st.button("Start", key="jobs_start", type="primary"):

@@ -24,6 +24,7 @@ from pages._shared import (
     job_running,
     job_task,
     jobs_root,
+    kept,
     loaded_recordings,
     page_job_id,
     params_form,
@@ -114,15 +115,16 @@ with train_tab:
     if files:
         follow_job(files, "nf", "neuroformer", "nf_files", multiple=True)
         names = [f.name for f in files]
-        kept = [i for i in st.session_state.get("nf_files", [0]) if i < len(files)]
-        st.session_state.nf_files = kept or [0]  # the widget's value (follow_job may set it)
+        kept("nf_files", ids=[f.sha256 for f in files])  # the choice survives other pages
+        chosen_now = [i for i in st.session_state.get("nf_files", [0]) if i < len(files)]
+        st.session_state.nf_files = chosen_now or [0]  # the widget's value (follow_job may set it)
         chosen = st.multiselect("Recordings (same neurons)", range(len(files)),
                                 format_func=lambda i: names[i], key="nf_files")
         with st.expander("Settings", expanded=not job_id):
             params = params_form(Params, "nf", exclude=("checkpoint_dir",))
             c1, c2 = st.columns(2)
-            seed = c1.number_input("Seed", value=0, step=1, key="nf_seed")
-            device = c2.selectbox("Device", devices(), key="nf_device",
+            seed = c1.number_input("Seed", value=0, step=1, key=kept("nf_seed"))
+            device = c2.selectbox("Device", devices(), key=kept("nf_device", devices()),
                                   help="cuda is offered only when this server has a GPU.")
         if st.button("Train", type="primary", key="nf_run", disabled=params is None or not chosen):
             values = params.to_dict()

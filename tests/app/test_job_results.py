@@ -174,3 +174,19 @@ def test_an_analysis_pages_settings_survive_a_visit_to_another_page(app, two_fil
     assert app.number_input(key="bicluster_iterations").value == 4
     assert app.selectbox(key="bicluster_model").value == "poisson"
     assert app.number_input(key="bicluster_seed").value == 5
+
+
+def test_a_kept_recording_choice_follows_the_file_not_its_position(app, two_files, nwb_dir):  # noqa: F811
+    """Removing an earlier file shifts positions: the selector must not point at another file."""
+
+    upload(app, *two_files)
+    app.switch_page("pages/biclustering.py").run()
+    app.selectbox(key="bicluster_file").set_value(1).run()  # bicluster_sim1.nwb
+    app.switch_page("pages/load.py").run()
+    assert app.session_state["nt_files"][0]["name"] == "bicluster_sim0.nwb"
+    app.session_state["nt_files"] = app.session_state["nt_files"][1:]  # as Remove does
+    upload(app, nwb_dir / "pynapple_A8604-211122.nwb")  # a third file takes position 1
+    app.switch_page("pages/biclustering.py").run()
+    assert not app.exception
+    options = app.selectbox(key="bicluster_file").options
+    assert options[app.selectbox(key="bicluster_file").index] == "bicluster_sim1.nwb"

@@ -197,3 +197,25 @@ def test_a_result_without_behaviour_says_so_instead_of_an_empty_chart(app, tmp_p
     assert "No behaviour series was predicted" not in _titles(app)
     assert any("No behaviour was predicted: behavior=none" in i.value for i in app.info)
 
+
+
+def test_the_chosen_recordings_and_seed_survive_a_visit_to_another_page(app, tmp_path):
+    from neurotools.analyses.neuroformer import SimParams, simulate
+    from neurotools.data.nwb_writer import write_nwb
+
+    files = []
+    for seed in (0, 1):
+        nwb = tmp_path / f"nf_keep{seed}.nwb"
+        write_nwb(simulate(SimParams(n_neurons=6, n_blocks=2, duration_s=20.0), seed), nwb)
+        files.append((nwb.name, nwb.read_bytes(), "application/octet-stream"))
+    app.switch_page("pages/load.py").run()
+    app.file_uploader[0].set_value(files)
+    app.run()
+    app.switch_page("pages/neuroformer.py").run()
+    app.multiselect(key="nf_files").set_value([1])
+    app.number_input(key="nf_seed").set_value(7).run()
+    app.switch_page("pages/explore.py").run()
+    app.switch_page("pages/neuroformer.py").run()
+    assert not app.exception
+    assert app.multiselect(key="nf_files").value == [1]
+    assert app.number_input(key="nf_seed").value == 7
