@@ -290,7 +290,21 @@ def stops_or_next_start(start: np.ndarray, stop: np.ndarray,
 
     Some files store only when each trial began (every stop NaN). A row without a stop then
     runs until the next row starts; the last such row ends at ``t_range``'s end, or one median
-    row length after its start. Returns the stops and whether any was filled in.
+    row length after its start.
+
+    Parameters
+    ----------
+    start, stop : ndarray of float, shape (rows,)
+        The table's start and stop times (s); a stop may be NaN.
+    t_range : (float, float), optional
+        The recording's span (s).
+
+    Returns
+    -------
+    stop : ndarray of float, shape (rows,)
+        The stops, missing ones filled in.
+    filled : bool
+        Whether any stop was filled in.
     """
     stop = np.array(stop, dtype=float)
     missing = np.isfinite(start) & ~np.isfinite(stop)
@@ -314,7 +328,9 @@ def interval_track(table: IntervalTable, column: str | None = None,
 
     With a ``column``, each row is a segment labelled by the row's value (``"trials: type"``; time
     between rows is missing). Without, the track ``"<name>"`` has two labels, inside a row and
-    outside (over ``t_range``, default the table's own span).
+    outside (over ``t_range``, default the table's own span). Rows without stop times run to the
+    next start (:func:`stops_or_next_start`) and the name says so; a table of start times only
+    and no column gives no track (its rows are events, not intervals).
     """
     start = np.asarray(table.start, dtype=float)
     stop, filled = stops_or_next_start(start, np.asarray(table.stop, dtype=float), t_range)
@@ -327,6 +343,8 @@ def interval_track(table: IntervalTable, column: str | None = None,
         suffix = " (no stop times: to the next start)" if filled else ""
         return LabelTrack(f"{table.name}: {column}{suffix}", start[order], stop[order], codes, cats,
                           "reference")
+    if filled:  # start times only and no categories: events (licks, rewards), not intervals
+        return None
     lo, hi = t_range if t_range is not None else (start[order][0], stop[order].max())
     edges_s, edges_e, labs = [], [], []
     cursor = lo

@@ -382,3 +382,9 @@ def test_the_state_rows_figure_is_tall_enough_for_its_whole_legend():
     fig = state_rows_figure(tracks)
     assert len(fig.data) == 11
     assert fig.layout.height >= 24 * 11 + 10 * 3 + 100
+
+
+def test_a_table_of_start_times_without_categories_is_not_an_inside_outside_row():
+    licks = IntervalTable("licks", np.array([1.0, 5.0, 9.0]), np.full(3, np.nan))
+    assert C.interval_track(licks, None, (0.0, 20.0)) is None
+    assert C.interval_tracks(licks, (0.0, 20.0)) == []
