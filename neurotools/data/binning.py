@@ -313,6 +313,11 @@ def event_aligned(
     return out
 
 
+#: A PSTH bin needs at least this much of one event's bin inside the recording (fraction of a
+#: bin) to get a rate; a sliver of one window would give a spike divided by almost nothing.
+MIN_PSTH_EXPOSURE = 0.5
+
+
 def psth(
     aligned: list[np.ndarray], window: tuple[float, float], bin_size: float, sigma_s: float = 0.0,
     events: np.ndarray | None = None, time_range: tuple[float, float] | None = None,
@@ -343,7 +348,7 @@ def psth(
         Bin centres in seconds relative to the event.
     rate : ndarray, shape (B,)
         Mean rate over events in Hz (smoothed with a Gaussian of ``sigma_s`` seconds); NaN in bins
-        that no event's window covers.
+        that the events' windows cover for less than :data:`MIN_PSTH_EXPOSURE` of a bin in all.
     """
     edges = bin_edges(window[0], window[1], bin_size)
     counts = np.zeros(len(edges) - 1)
@@ -356,6 +361,6 @@ def psth(
     else:
         exposure = np.full(len(counts), max(len(aligned), 1) * bin_size)
     counts, exposure = smooth(counts[:, None], bin_size, sigma_s)[:, 0], smooth(exposure[:, None], bin_size, sigma_s)[:, 0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(exposure > 1e-12 * bin_size, counts / np.maximum(exposure, 1e-300), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # under half a bin of one event: no estimate
+        rate = np.where(exposure >= MIN_PSTH_EXPOSURE * bin_size, counts / np.maximum(exposure, 1e-300), np.nan)
     return 0.5 * (edges[:-1] + edges[1:]), rate

@@ -90,3 +90,14 @@ def test_psth_near_the_recordings_edges_divides_by_the_windows_inside_it():
     assert np.isfinite(before).all()
     _, none = psth([np.zeros(0)], (-1.0, 1.0), 0.5, events=np.array([-5.0]), time_range=(0.0, t_end))
     assert np.isnan(none).all()
+
+
+def test_psth_gives_no_rate_for_a_sliver_of_one_window():
+    """One event 0.05 s after the start: the first 0.5 s bin holds 0.05 s of recording (a tenth
+    of a bin), too little for a rate; the bin after it is whole."""
+    spikes = np.array([0.01, 0.3, 0.7])
+    events = np.array([0.55])
+    aligned = event_aligned(spikes, events, (-1.0, 1.0))
+    _, rate = psth(aligned, (-1.0, 1.0), 0.5, events=events, time_range=(0.0, 10.0))
+    assert np.isnan(rate[0])  # [-1, -0.5) after the event: 0.05 s of it inside the recording
+    assert rate[1] == pytest.approx(1 / 0.5)  # [-0.5, 0): one spike (0.3 s) in a whole bin
