@@ -113,7 +113,13 @@ def _ids_to_positions(kept_value: Any, ids: Sequence[str]) -> Any:
 
 
 def forget_setting(key: str) -> None:
-    """Drop a widget's value and its kept copy (:func:`kept`): it starts at its default."""
+    """Drop a widget's value and its kept copy (:func:`kept`): it starts at its default.
+
+    Parameters
+    ----------
+    key : str
+        The widget's key.
+    """
     st.session_state.pop(key, None)
     st.session_state.setdefault(_KEPT_KEY, {}).pop(key, None)
 
@@ -493,9 +499,28 @@ def _jobs_code() -> int:
     return id(sys.modules.get("neurotools.jobs"))
 
 
+@st.cache_resource(show_spinner=False)
+def _process_pools() -> dict[int, Any]:
+    """The local process pool made for each loaded version of ``neurotools.jobs``."""
+    return {}
+
+
 def executor():
-    """The shared executor: ``$NEUROTOOLS_EXECUTOR`` (``process`` by default, ``inline`` in tests)."""
-    return _executor(os.environ.get("NEUROTOOLS_EXECUTOR") or "process", _jobs_code())
+    """The shared executor: ``$NEUROTOOLS_EXECUTOR`` (``process`` by default, ``inline`` in tests).
+
+    After a code reload (:func:`_jobs_code`) a new one is made; a local process pool of the old
+    code is shut down without waiting, so its running jobs finish and its idle workers exit.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    code = _jobs_code()
+    current = _executor(os.environ.get("NEUROTOOLS_EXECUTOR") or "process", code)
+    pools = _process_pools()
+    for old_code in [c for c in pools if c != code]:
+        pools.pop(old_code).shutdown(wait=False)
+    if isinstance(current, ProcessPoolExecutor):
+        pools[code] = current
+    return current
 
 
 def job_store():
@@ -822,9 +847,21 @@ def analysis_run_section(
 
 
 def result_settings(result: Any, form: ParamSet | None = None, exclude: Iterable[str] = ()) -> None:
-    """The settings a shown result was computed with, in a collapsed table; opened, with the
-    differences marked, when the form above holds other values (e.g. after a refresh, or
-    after the user changed the form without pressing Run). ``exclude``: fields the form hides."""
+    """The settings a shown result was computed with (seed and parameters), in a collapsed table.
+
+    The table opens, with the differing parameters marked, when the form above holds other
+    values: after a refresh or a visit to another page put the form back at its defaults, for a
+    result stored in a file, or on a page without a form (Neuroformer) after an edit.
+
+    Parameters
+    ----------
+    result : Result
+        The result shown.
+    form : ParamSet, optional
+        The parameters the page's form holds now (None: nothing to compare).
+    exclude : iterable of str
+        Fields the form does not show (never marked).
+    """
     import json
 
     hidden = set(exclude)

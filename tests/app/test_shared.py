@@ -124,14 +124,20 @@ def test_jobs_still_start_after_the_code_is_imported_again(tmp_path, monkeypatch
             return Future()
 
     monkeypatch.setenv("NEUROTOOLS_JOBS_DIR", str(tmp_path / "jobs"))
-    old_store = _shared.job_store()
+    monkeypatch.setenv("NEUROTOOLS_EXECUTOR", "process")
+    old_store, old_pool = _shared.job_store(), _shared.executor()
     old_module = sys.modules.pop("neurotools.jobs")
     try:
         new_module = importlib.import_module("neurotools.jobs")
-        store = _shared.job_store()
+        store, pool = _shared.job_store(), _shared.executor()
         assert store is not old_store and type(store) is new_module.JobStore
+        assert pool is not old_pool and old_pool._shutdown_thread  # the old pool lets its jobs end
+        assert not pool._shutdown_thread
+        pool.shutdown()
         store.submit(new_module.AnalysisTask("hmmglm", ["x.nwb"], {}, 0), PicklingExecutor())
         with pytest.raises(pickle.PicklingError):  # what a stale store did, for every job
             old_store.submit(new_module.AnalysisTask("hmmglm", ["x.nwb"], {}, 0), PicklingExecutor())
     finally:
         sys.modules["neurotools.jobs"] = old_module
+        _shared._executor.clear()  # the pools made here are shut down: later tests make their own
+        _shared._process_pools.clear()
