@@ -12,6 +12,7 @@ from pages._shared import (
     export_section,
     figure_downloads,
     follow_job,
+    forget_setting,
     kept,
     loaded_recordings,
     state_interval_section,
@@ -44,7 +45,10 @@ tabs = st.tabs(["States", "Weights", "Connectome", "Transitions", "K curve"])
 bt = result.arrays["bin_times"]
 with tabs[0]:
     lo, hi = float(bt.min()), float(bt.max())
-    start = st.slider("Window start (s)", lo, max(lo, hi - 1.0), lo, key="hmmglm_t0")
+    last_start = max(lo, hi - 1.0)
+    if not lo <= st.session_state.get(kept("hmmglm_t0"), lo) <= last_start:
+        forget_setting("hmmglm_t0")  # a start kept from another result's range
+    start = st.slider("Window start (s)", lo, last_start, lo, key="hmmglm_t0")
     width = st.number_input("Window (s)", 1.0, 3600.0, 60.0, key=kept("hmmglm_width"))
     for name, fig in (("hmmglm_states", figs.states_raster_figure(result, rec, (start, start + width))),
                       ("hmmglm_psth", figs.state_psth_figure(result, rec)),

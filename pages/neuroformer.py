@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from neurotools.analyses.base import Result
 from neurotools.analyses.neuroformer import Params
 from neurotools.analyses.neuroformer.training import CHECKPOINT, read_metrics
 from neurotools.figures import neuroformer as nff
@@ -83,7 +84,7 @@ def offer_job_recordings(job_id: str) -> None:
     job_reload_button(job_id)
 
 
-def behaviour_tab(result) -> None:
+def behaviour_tab(result: Result) -> None:
     """The series predicted (or why none was), a warning for R² < 0, and the figure."""
     caption, warning = nff.behavior_notes(result)
     if not nff.has_behavior(result):

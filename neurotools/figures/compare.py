@@ -76,8 +76,21 @@ def state_rows_figure(tracks: Sequence[LabelTrack], t_range: tuple[float, float]
 
 
 def row_figure_height(n_rows: int, n_legend_entries: int) -> int:
-    """Height (px) that holds every row and the whole legend without a scroll bar: about 24 px per
-    legend entry at font size 10, plus plotly's 10 px gap between the rows' legend groups."""
+    """Height (px) that holds every row and the whole legend without a scroll bar.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows (sequences) of the figure: at least 48 px each; plotly puts a 10 px gap between
+        their legend groups.
+    n_legend_entries : int
+        Legend entries: about 24 px each at font size 10.
+
+    Returns
+    -------
+    int
+        Figure height in pixels.
+    """
     return max(160 + 48 * max(n_rows, 1), 120 + 24 * n_legend_entries + 10 * n_rows)
 
 

@@ -270,8 +270,18 @@ def robust_limits(values: np.ndarray) -> tuple[float | None, float | None]:
 
     A few large transients (a z-score of 40 where nearly every value lies within +-2) would
     otherwise stretch the scale so the rest of the heatmap is one colour. Values beyond the
-    limits take the end colours; hovering shows them unclipped. ``(None, None)`` (plotly's
-    own limits) when there are no finite values or they are all equal.
+    limits take the end colours; hovering shows them unclipped.
+
+    Parameters
+    ----------
+    values : ndarray
+        The heatmap's values (any shape; NaN ignored), in the colour bar's unit.
+
+    Returns
+    -------
+    zmin, zmax : float or None
+        The limits; ``(None, None)`` (plotly's own) when there are no finite values or they are
+        all equal.
     """
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]
