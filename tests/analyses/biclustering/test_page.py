@@ -53,7 +53,7 @@ def test_page_runs_the_job_and_shows_the_figures(app, sim_file):  # noqa: F811
     assert any("effective draws" in w.value for w in app.warning)
     # shared starts: the page says that chain agreement does not test the start
     assert any("starts=spread" in c.value for c in app.caption)
-    diag = app.dataframe[0].value
+    diag = next(d.value for d in app.dataframe if "diagnostic" in d.value.columns)
     assert any(str(d).startswith("starting clusters per chain (shared)") for d in diag["diagnostic"])
     assert "split R-hat, states with >= 1% of the bins" in set(diag["diagnostic"])
     # states against the file's intervals: the simulated file's true segments, by true state
