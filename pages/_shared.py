@@ -124,6 +124,28 @@ def forget_setting(key: str) -> None:
     st.session_state.setdefault(_KEPT_KEY, {}).pop(key, None)
 
 
+def metric_text(value: Any, fmt: str = ".3f") -> str:
+    """A metric for ``st.metric``: formatted, or "not defined" when the result has none
+    (None in a saved result, e.g. test bits/spike of a fit without held-out sequences, or NaN).
+
+    Parameters
+    ----------
+    value : float, None or other
+        The metric's value.
+    fmt : str
+        Format spec for a finite number.
+
+    Returns
+    -------
+    str
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "not defined" if value is None else str(value)
+    return format(number, fmt) if number == number and abs(number) != float("inf") else "not defined"
+
+
 def _leave_the_automatic_page_list() -> None:
     """Send a page that Streamlit ran without ``app.py`` through ``app.py``'s navigation.
 

@@ -14,6 +14,7 @@ from pages._shared import (
     follow_job,
     kept,
     loaded_recordings,
+    metric_text,
     stop_without_recordings,
 )
 
@@ -40,8 +41,8 @@ for warning in result.info.get("warnings", []):
     st.warning(warning)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(*figs.rank_metric(result))
-c2.metric("Relative error", f"{m.get('rel_error', float('nan')):.3f}")
-c3.metric("Restart similarity", f"{m.get('restart_similarity', float('nan')):.3f}")
+c2.metric("Relative error", metric_text(m.get('rel_error')))
+c3.metric("Restart similarity", metric_text(m.get('restart_similarity')))
 c4.metric("Neurons / pairs", f"{m.get('n_neurons')} / {m.get('n_pairs')}")
 
 tabs = st.tabs(["Rank selection", "Components", "Timeline"])

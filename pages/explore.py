@@ -140,10 +140,12 @@ unit = a3.selectbox("Unit", range(rec.n_units), format_func=lambda i: f"{labels[
 groups = ["(none)"] + table.categorical_columns()
 group_by = a4.selectbox("Group trials by", groups, key=kept("psth_group", groups))
 b1, b2, b3, b4 = st.columns(4)
-w0 = b1.number_input("Window from (s)", value=-1.0, format="%g", key=kept("psth_w0"))
-w1 = b2.number_input("Window to (s)", value=2.0, format="%g", key=kept("psth_w1"))
-bin_size = b3.number_input("Bin (s)", value=0.05, min_value=0.0005, format="%g", key=kept("psth_bin"))
-sigma = b4.number_input("Smoothing sigma (s)", value=0.0, min_value=0.0, format="%g", key=kept("psth_sigma"))
+for _key, _default in (("psth_w0", -1.0), ("psth_w1", 2.0), ("psth_bin", 0.05), ("psth_sigma", 0.0)):
+    st.session_state.setdefault(kept(_key), _default)  # a kept value, else the default
+w0 = b1.number_input("Window from (s)", format="%g", key="psth_w0")
+w1 = b2.number_input("Window to (s)", format="%g", key="psth_w1")
+bin_size = b3.number_input("Bin (s)", min_value=0.0005, format="%g", key="psth_bin")
+sigma = b4.number_input("Smoothing sigma (s)", min_value=0.0, format="%g", key="psth_sigma")
 try:
     afig = aligned_figure(
         rec, unit, table_name, align=align, window=(w0, w1), bin_size=bin_size, sigma_s=sigma,

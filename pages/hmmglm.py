@@ -15,6 +15,7 @@ from pages._shared import (
     forget_setting,
     kept,
     loaded_recordings,
+    metric_text,
     state_interval_section,
     stop_without_recordings,
 )
@@ -37,9 +38,9 @@ if result is None:
 rec = loaded.recording
 m = result.metrics
 c1, c2, c3 = st.columns(3)
-c1.metric("Test bits/spike", f"{m.get('test_bits_per_spike', float('nan')):.4f}")
-c2.metric("1-state GLM", f"{m.get('glm_test_bits_per_spike', float('nan')):.4f}")
-c3.metric("Train bits/spike", f"{m.get('train_bits_per_spike', float('nan')):.4f}")
+c1.metric("Test bits/spike", metric_text(m.get('test_bits_per_spike'), '.4f'))
+c2.metric("1-state GLM", metric_text(m.get('glm_test_bits_per_spike'), '.4f'))
+c3.metric("Train bits/spike", metric_text(m.get('train_bits_per_spike'), '.4f'))
 
 tabs = st.tabs(["States", "Weights", "Connectome", "Transitions", "K curve"])
 bt = result.arrays["bin_times"]

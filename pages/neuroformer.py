@@ -27,6 +27,7 @@ from pages._shared import (
     jobs_root,
     kept,
     loaded_recordings,
+    metric_text,
     page_job_id,
     params_form,
     result_matches,
@@ -159,10 +160,10 @@ with train_tab:
     result_settings(result, params if files else None, exclude=("checkpoint_dir",))
     m = result.metrics
     c = st.columns(4)
-    c[0].metric("bits/spike vs rate model", f"{m.get('test_token_bits_per_spike', float('nan')):.3f}")
-    c[1].metric("coupled GLM (bits/spike)", f"{m.get('test_glm_bits_per_spike', float('nan')):.3f}")
-    c[2].metric("validation token accuracy", f"{m.get('val_token_accuracy', float('nan')):.3f}")
-    c[3].metric("PSTH r (median)", f"{m.get('psth_pearson_r', float('nan')):.2f}")
+    c[0].metric("bits/spike vs rate model", metric_text(m.get('test_token_bits_per_spike')))
+    c[1].metric("coupled GLM (bits/spike)", metric_text(m.get('test_glm_bits_per_spike')))
+    c[2].metric("validation token accuracy", metric_text(m.get('val_token_accuracy')))
+    c[3].metric("PSTH r (median)", metric_text(m.get('psth_pearson_r'), '.2f'))
     tabs = st.tabs(["Losses", "Generated vs real", "Behaviour", "Connectivity", "Checkpoint"])
     with tabs[0]:
         fig = nff.result_loss_figure(result)

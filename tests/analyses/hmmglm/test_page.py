@@ -52,3 +52,22 @@ def test_page_runs_a_fit_and_shows_the_figures(app, nwb_dir):
         "Time in each state per epochs"))["data"][0]
     assert list(decode(heat["y"])) == ["in epochs"]
     assert abs(decode(heat["z"]).sum() - 1) < 1e-9
+
+
+def test_a_fit_without_held_out_sequences_shows_its_metrics_as_not_defined(app):
+    """The first 100 s of the sample hold one sequence: nothing is held out, and the saved
+    result's test bits/spike are null; the page says so instead of failing."""
+    path = ROOT / "sample_data" / "hmmglm_states.nwb"
+    app.switch_page("pages/load.py").run()
+    app.file_uploader[0].set_value([(path.name, path.read_bytes(), "application/octet-stream")])
+    app.run()
+    app.switch_page("pages/hmmglm.py").run()
+    app.text_input(key="hmmglm_t_stop").set_value("100")
+    for key, value in (("hmmglm_epochs", 2), ("hmmglm_restarts", 1)):
+        app.number_input(key=key).set_value(value)
+    next(b for b in app.button if b.label == "Run").click()
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    values = {m.label: m.value for m in app.metric}
+    assert values["Test bits/spike"] == "not defined"
+    assert values["Train bits/spike"] != "not defined"
