@@ -340,7 +340,7 @@ def interval_track(table: IntervalTable, column: str | None = None,
         return None
     if column is not None:
         codes, cats = _codes(np.asarray(table.columns[column])[order])
-        suffix = " (no stop times: to the next start)" if filled else ""
+        suffix = " (starts only)" if filled else ""
         return LabelTrack(f"{table.name}: {column}{suffix}", start[order], stop[order], codes, cats,
                           "reference")
     if filled:  # start times only and no categories: events (licks, rewards), not intervals

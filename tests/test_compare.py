@@ -362,7 +362,7 @@ def test_trials_without_stop_times_run_to_the_next_start(nwb_dir):
     table = rec.intervals["trials"]
     assert not np.isfinite(np.asarray(table.stop, float)).any()
     tracks = C.reference_tracks(rec)
-    assert [t.name for t in tracks] == [f"trials: {c} (no stop times: to the next start)"
+    assert [t.name for t in tracks] == [f"trials: {c} (starts only)"
                                         for c in ("type", "response", "is_good")]
     starts = np.sort(np.asarray(table.start, float))
     for t in tracks:
