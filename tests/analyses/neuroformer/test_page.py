@@ -47,19 +47,24 @@ def test_train_job_shows_results_figures_and_checkpoint(app, tmp_path):
     assert any("Behaviour series predicted: 'speed' (a.u.)" in c.value for c in app.caption)
 
 
-def test_a_result_is_shown_only_with_the_recordings_it_was_trained_on(app, tmp_path):
+def _two_recordings_on_the_page(app, tmp_path, stem: str) -> None:
+    """Upload two small simulated recordings (``{stem}0.nwb``, ``{stem}1.nwb``) and open the page."""
     from neurotools.analyses.neuroformer import SimParams, simulate
     from neurotools.data.nwb_writer import write_nwb
 
     files = []
     for seed in (0, 1):
-        nwb = tmp_path / f"nf_sim{seed}.nwb"
+        nwb = tmp_path / f"{stem}{seed}.nwb"
         write_nwb(simulate(SimParams(n_neurons=6, n_blocks=2, duration_s=20.0), seed), nwb)
         files.append((nwb.name, nwb.read_bytes(), "application/octet-stream"))
     app.switch_page("pages/load.py").run()
     app.file_uploader[0].set_value(files)
     app.run()
     app.switch_page("pages/neuroformer.py").run()
+
+
+def test_a_result_is_shown_only_with_the_recordings_it_was_trained_on(app, tmp_path):
+    _two_recordings_on_the_page(app, tmp_path, "nf_sim")
     assert app.multiselect(key="nf_files").value == [0]
     app.multiselect(key="nf_files").set_value([1]).run()
     for key, value in (("steps", 2), ("finetune_steps", 1), ("finetune_repeats", 1)):
@@ -200,18 +205,7 @@ def test_a_result_without_behaviour_says_so_instead_of_an_empty_chart(app, tmp_p
 
 
 def test_the_chosen_recordings_and_seed_survive_a_visit_to_another_page(app, tmp_path):
-    from neurotools.analyses.neuroformer import SimParams, simulate
-    from neurotools.data.nwb_writer import write_nwb
-
-    files = []
-    for seed in (0, 1):
-        nwb = tmp_path / f"nf_keep{seed}.nwb"
-        write_nwb(simulate(SimParams(n_neurons=6, n_blocks=2, duration_s=20.0), seed), nwb)
-        files.append((nwb.name, nwb.read_bytes(), "application/octet-stream"))
-    app.switch_page("pages/load.py").run()
-    app.file_uploader[0].set_value(files)
-    app.run()
-    app.switch_page("pages/neuroformer.py").run()
+    _two_recordings_on_the_page(app, tmp_path, "nf_keep")
     app.multiselect(key="nf_files").set_value([1])
     app.number_input(key="nf_seed").set_value(7).run()
     app.switch_page("pages/explore.py").run()
