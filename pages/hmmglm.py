@@ -65,7 +65,14 @@ with tabs[1]:
     st.plotly_chart(fig, width="stretch", key="hmmglm_weights")
     figure_downloads(fig, download_name(result, "hmmglm_weights"), key="hmmglm_weights_dl")
 with tabs[2]:
-    fig = figs.connectome_figure(result)
+    n_edges = figs.connection_count(result)
+    shown = figs.default_max_edges(result)
+    if n_edges > shown:
+        shown = st.slider("Edges drawn (strongest first)", 1, n_edges, shown,
+                          key=kept("hmmglm_max_edges", range(1, n_edges + 1)),
+                          help="The connections between distinct neurons, ranked by their mean "
+                               "absolute weight over the states.")
+    fig = figs.connectome_figure(result, max_edges=shown)
     st.plotly_chart(fig, width="stretch", key="hmmglm_graph")
     figure_downloads(fig, download_name(result, "hmmglm_connectome"), key="hmmglm_graph_dl")
 with tabs[3]:

@@ -384,6 +384,38 @@ def _self_history_note(self_ct: np.ndarray) -> str:
             f"{int(np.sum(self_ct < 0))} inhibitory) is the node fill, not an edge")
 
 
+def default_max_edges(result: Result) -> int:
+    """Edges :func:`connectome_figure` draws by default: twice the neurons, at least 40.
+
+    Parameters
+    ----------
+    result : Result
+        An ``hmmglm`` result.
+
+    Returns
+    -------
+    int
+    """
+    return max(40, 2 * int(np.shape(result.arrays["connection_type"])[0]))
+
+
+def connection_count(result: Result) -> int:
+    """Number of connections between distinct neurons in the learned connectome.
+
+    Parameters
+    ----------
+    result : Result
+        An ``hmmglm`` result (``connection_type``, row = receiving neuron).
+
+    Returns
+    -------
+    int
+        Non-zero off-diagonal entries of ``connection_type`` (self-history is not a connection).
+    """
+    ct = np.asarray(result.arrays["connection_type"])
+    return int(((ct != 0) & ~np.eye(len(ct), dtype=bool)).sum())
+
+
 def connectome_figure(result: Result, max_edges: int | None = None) -> go.Figure:
     """The learned connectome as a signed directed graph (neurons on a circle).
 
@@ -408,7 +440,7 @@ def connectome_figure(result: Result, max_edges: int | None = None) -> go.Figure
     ct = np.asarray(result.arrays["connection_type"])
     n = ct.shape[0]
     labels = [str(v) for v in _neuron_ids(result, n)]
-    max_edges = max(40, 2 * n) if max_edges is None else int(max_edges)
+    max_edges = default_max_edges(result) if max_edges is None else int(max_edges)
     recv, send, total = _strongest_edges(ct, _edge_strength(result, n), max_edges)
     pos = _circle(n)
     fig = go.Figure()

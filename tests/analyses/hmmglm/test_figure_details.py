@@ -65,7 +65,11 @@ def test_connectome_of_many_neurons_draws_the_strongest_edges_and_labels_on_hove
     n = 35
     ct = np.where(np.random.default_rng(1).random((n, n)) < 0.3, 1, 0)
     off = int(np.sum(ct != 0) - np.sum(np.diag(ct) != 0))
-    fig = figs.connectome_figure(_result(n=n, ct=ct), max_edges=50)
+    res = _result(n=n, ct=ct)
+    assert figs.connection_count(res) == off  # what the page's "Edges drawn" slider runs up to
+    assert figs.default_max_edges(res) == 70
+    assert len(figs.connectome_figure(res).layout.annotations) == 70
+    fig = figs.connectome_figure(res, max_edges=50)
     assert len(fig.layout.annotations) == 50
     assert f"50 of {off}" in fig.layout.title.subtitle.text
     assert not any(t.mode and "text" in t.mode for t in fig.data)  # no label clutter
