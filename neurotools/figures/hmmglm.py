@@ -12,13 +12,16 @@ from plotly.subplots import make_subplots
 
 from neurotools.analyses.base import Result
 from neurotools.data.recording import Recording
+from neurotools.figures.graph import (
+    ARROW_STANDOFF_PX,
+    NODE_SIZE_PX,
+    circle_layout,
+    label_note,
+    node_label_trace,
+)
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
-#: Most nodes whose labels the connectome graph writes beside them (more: hover only).
-MAX_GRAPH_LABELS = 24
-#: Marker diameter of a connectome node (px); arrowheads stop at its edge.
-NODE_SIZE_PX = 12
 #: Colour of each connection type (+1 excitatory, -1 inhibitory, 0 none).
 TYPE_COLOURS = {1: "#d62728", -1: "#1f77b4", 0: "#cccccc"}
 TYPE_NAMES = {1: "excitatory", -1: "inhibitory", 0: "none"}
@@ -366,16 +369,9 @@ def _strongest_edges(ct: np.ndarray, strength: np.ndarray, max_edges: int
     total : int
         Number of connections between distinct neurons.
     """
-    off = (ct != 0) & ~np.eye(len(ct), dtype=bool)
-    recv, send = np.nonzero(off)
+    recv, send = np.nonzero(_connections(ct))
     order = np.argsort(-strength[recv, send], kind="stable")[:max(0, max_edges)]
     return recv[order], send[order], len(recv)
-
-
-def _circle(n: int) -> np.ndarray:
-    """Node positions on the unit circle, clockwise from the top, shape (N, 2)."""
-    ang = np.pi / 2 - 2 * np.pi * np.arange(n) / max(n, 1)
-    return np.stack([np.cos(ang), np.sin(ang)], axis=1)
 
 
 def _self_history_note(self_ct: np.ndarray) -> str:
@@ -412,8 +408,12 @@ def connection_count(result: Result) -> int:
     int
         Non-zero off-diagonal entries of ``connection_type`` (self-history is not a connection).
     """
-    ct = np.asarray(result.arrays["connection_type"])
-    return int(((ct != 0) & ~np.eye(len(ct), dtype=bool)).sum())
+    return int(_connections(np.asarray(result.arrays["connection_type"])).sum())
+
+
+def _connections(ct: np.ndarray) -> np.ndarray:
+    """Mask of the connections between distinct neurons (non-zero type off the diagonal)."""
+    return (ct != 0) & ~np.eye(len(ct), dtype=bool)
 
 
 def connectome_figure(result: Result, max_edges: int | None = None) -> go.Figure:
@@ -442,7 +442,7 @@ def connectome_figure(result: Result, max_edges: int | None = None) -> go.Figure
     labels = [str(v) for v in _neuron_ids(result, n)]
     max_edges = default_max_edges(result) if max_edges is None else int(max_edges)
     recv, send, total = _strongest_edges(ct, _edge_strength(result, n), max_edges)
-    pos = _circle(n)
+    pos = circle_layout(n)
     fig = go.Figure()
     for sign in (1, -1):
         colour, name = TYPE_COLOURS[sign], TYPE_NAMES[sign]
@@ -456,7 +456,7 @@ def connectome_figure(result: Result, max_edges: int | None = None) -> go.Figure
             fig.add_annotation(x=pos[r, 0], y=pos[r, 1], ax=pos[s, 0], ay=pos[s, 1], xref="x",
                                yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
                                arrowsize=1, arrowwidth=1, arrowcolor=colour, opacity=0.6,
-                               standoff=NODE_SIZE_PX / 2 + 1, text="")
+                               standoff=ARROW_STANDOFF_PX, text="")
         count = f"{int(pick.sum())}" if pick.sum() == n_all else f"{int(pick.sum())} of {n_all}"
         fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", hoverinfo="skip",
                                  line=dict(color=colour, width=1), name=f"{name} ({count})"))
@@ -467,11 +467,10 @@ def connectome_figure(result: Result, max_edges: int | None = None) -> go.Figure
                              hoverinfo="text", name="neurons (fill: self-history type)",
                              marker=dict(size=NODE_SIZE_PX, line=dict(color="black", width=1),
                                          color=[TYPE_COLOURS[int(np.sign(v))] for v in self_ct])))
-    if n <= MAX_GRAPH_LABELS:
-        fig.add_trace(go.Scatter(x=1.15 * pos[:, 0], y=1.15 * pos[:, 1], mode="text", text=labels,
-                                 hoverinfo="skip", showlegend=False, name="labels",
-                                 textfont=dict(color="#444444")))
-    where = "labels beside the nodes" if n <= MAX_GRAPH_LABELS else "hover a node for its label"
+    label_trace = node_label_trace(pos, labels)
+    if label_trace is not None:
+        fig.add_trace(label_trace)
+    where = label_note(n)
     drawn = (f"all {total} edges" if len(recv) == total else
              f"the strongest {len(recv)} of {total} edges (mean |weight| over states)")
     fig.update_xaxes(visible=False, range=[-1.35, 1.35], title_text="layout x (a.u.)")

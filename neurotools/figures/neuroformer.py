@@ -12,11 +12,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from neurotools.analyses.base import Result
+from neurotools.figures.graph import (
+    ARROW_STANDOFF_PX,
+    NODE_SIZE_PX,
+    circle_layout,
+    label_note,
+    node_label_trace,
+)
 
-#: Most nodes whose labels the connectivity graph writes next to them (more: hover only).
-MAX_GRAPH_LABELS = 24
-#: Marker diameter of a graph node (px); arrowheads stop at its edge.
-NODE_SIZE_PX = 12
 #: Sideways bend of a graph edge, as a fraction of its chord: the two directions of a pair curve
 #: to opposite sides.
 EDGE_BEND = 0.18
@@ -344,8 +347,7 @@ def connectivity_graph(result: Result, top_k: int | None = None) -> go.Figure:
     top_k = top_k or max(10, n)
     flat = np.argsort(c, axis=None)[::-1][:min(top_k, n * (n - 1))]
     tgt, src = np.unravel_index(flat, c.shape)
-    ang = np.pi / 2 - 2 * np.pi * np.arange(n) / max(n, 1)  # clockwise from the top
-    pos = np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    pos = circle_layout(n)
     fig = go.Figure()
     line_x: list[float | None] = []
     line_y: list[float | None] = []
@@ -360,7 +362,7 @@ def connectivity_graph(result: Result, top_k: int | None = None) -> go.Figure:
         # arrowhead at the target, along the curve's end tangent (pixel offsets; y points down)
         fig.add_annotation(x=pos[t, 0], y=pos[t, 1], ax=-tangent[0] * 30, ay=tangent[1] * 30,
                            xref="x", yref="y", showarrow=True, arrowhead=2, arrowsize=1.3,
-                           arrowwidth=1.5, arrowcolor=color, standoff=NODE_SIZE_PX / 2 + 1,
+                           arrowwidth=1.5, arrowcolor=color, standoff=ARROW_STANDOFF_PX,
                            text="")
     fig.add_trace(go.Scatter(x=line_x, y=line_y, mode="lines", hoverinfo="skip", showlegend=False,
                              line={"color": color, "width": 1.5}))
@@ -372,12 +374,12 @@ def connectivity_graph(result: Result, top_k: int | None = None) -> go.Figure:
                              text=labels, hovertemplate=f"{noun} %{{text}}<extra></extra>",
                              marker={"size": NODE_SIZE_PX, "color": "#1f77b4",
                                      "line": {"color": "white", "width": 1}}))
-    if n <= MAX_GRAPH_LABELS:
-        fig.add_trace(go.Scatter(x=1.14 * pos[:, 0], y=1.14 * pos[:, 1], mode="text", text=labels,
-                                 hoverinfo="skip", showlegend=False, name="labels"))
+    label_trace = node_label_trace(pos, labels)
+    if label_trace is not None:
+        fig.add_trace(label_trace)
     fig.update_xaxes(visible=False, range=[-1.3, 1.3], scaleanchor="y")
     fig.update_yaxes(visible=False, range=[-1.3, 1.3])
-    where = f"{noun}s beside the nodes" if n <= MAX_GRAPH_LABELS else f"hover a node for its {noun}"
+    where = label_note(n, noun)
     fig.update_layout(title={"text": f"Top {len(src)} attention edges (arrow: source → target)",
                              "subtitle": {"text": f"each direction curves to its own side; {where}"}},
                       plot_bgcolor="white", height=600)
