@@ -9,6 +9,7 @@ content (keyed by sha256) and shared.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import secrets
@@ -143,7 +144,7 @@ def metric_text(value: Any, fmt: str = ".3f") -> str:
         number = float(value)
     except (TypeError, ValueError):
         return "not defined" if value is None else str(value)
-    return format(number, fmt) if number == number and abs(number) != float("inf") else "not defined"
+    return format(number, fmt) if math.isfinite(number) else "not defined"
 
 
 def _leave_the_automatic_page_list() -> None:
