@@ -32,7 +32,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from neurotools.analyses.base import Result
-from neurotools.data.recording import IntervalTable, Recording
+from neurotools.data.recording import BehaviorSeries, IntervalTable, Recording
 from neurotools.errors import UserError
 
 #: Label of a time (or neuron) without a label: outside a result's range, between intervals.
@@ -42,6 +42,11 @@ MISSING = -1
 EPOCH_THRESHOLD = 0.0
 #: Most distinct values for an interval column, behaviour series or unit column to count as labels.
 MAX_LEVELS = 20
+#: Units (lower case, spaces removed) that name no physical quantity: a whole-number series in one
+#: of them may hold codes; a series in metres, cm/s, degrees... is a quantity even when rounded.
+CODE_UNITS = frozenset({"", "none", "na", "n/a", "nan", "a.u.", "au", "arb", "arbitrary",
+                        "arbitraryunits", "nounit", "unitless", "dimensionless", "1", "code",
+                        "codes", "label", "labels", "state", "states", "id", "ids", "index"})
 #: Most points of a common grid (the step grows to stay below it).
 MAX_GRID_POINTS = 200_000
 #: Analyses whose results hold state sequences or neuron partitions.
@@ -403,6 +408,24 @@ def is_state_series(data: np.ndarray) -> bool:
     return 2 <= len(np.unique(v)) <= MAX_LEVELS
 
 
+def may_hold_codes(unit: str) -> bool:
+    """Whether a unit string leaves room for integer codes (no unit, ``none``, ``n/a``, ``a.u.``,
+    ``code``...; see :data:`CODE_UNITS`), as opposed to a physical unit such as ``cm``."""
+    return "".join(str(unit).lower().split()) in CODE_UNITS
+
+
+def is_label_series(series: BehaviorSeries) -> bool:
+    """Whether a behaviour series holds state labels or event codes, not a quantity.
+
+    True for a non-event series of integer codes (:func:`is_state_series`) whose unit names no
+    physical quantity (:func:`may_hold_codes`): ``States`` (unit ``none``) of the C. elegans
+    recordings, ``events`` (``NA``) of the human recording. A position rounded to whole
+    centimetres is a quantity.
+    """
+    return (series.kind != "events" and may_hold_codes(series.unit)
+            and is_state_series(series.data))
+
+
 def reference_tracks(recording: Recording) -> list[LabelTrack]:
     """The file's own labels as tracks: interval tables, behavioural state series, ground truth.
 
@@ -410,7 +433,7 @@ def reference_tracks(recording: Recording) -> list[LabelTrack]:
     -------
     list of LabelTrack
         Interval tables (see :func:`interval_tracks`), each behaviour series of integer state
-        codes (:func:`is_state_series`, e.g. ``States`` of the C. elegans recordings), the
+        codes (:func:`is_label_series`, e.g. ``States`` of the C. elegans recordings), the
         simulated true states (``ground_truth["states"]`` at ``ground_truth["state_times"]``) and
         a connectome simulation's true motif epochs.
     """
@@ -419,7 +442,7 @@ def reference_tracks(recording: Recording) -> list[LabelTrack]:
     for table in recording.intervals.values():
         out.extend(interval_tracks(table, t_range))
     for b in recording.behavior:
-        if b.kind != "events" and is_state_series(b.data) and len(b.timestamps) == len(b.data):
+        if is_label_series(b) and len(b.timestamps) == len(b.data):
             out.append(_sample_track(b.name, b.timestamps, b.data))
     gt = recording.ground_truth
     if "states" in gt and "state_times" in gt and len(gt["states"]) == len(gt["state_times"]):

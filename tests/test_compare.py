@@ -143,7 +143,9 @@ def test_interval_tables_and_behaviour_state_labels_become_reference_rows():
     codes = np.array([4, 4, 1, 1, 2, 3, 3, 1.0])  # integer codes stored as floats (C. elegans)
     rec = Recording(SourceFile("r.nwb", SHA), intervals={"trials": trials, "epochs": epochs},
                     behavior=[BehaviorSeries("acquisition/States", codes, np.arange(8) * 0.5),
-                              BehaviorSeries("acquisition/speed", np.linspace(0, 1, 8), np.arange(8) * 0.5)])
+                              BehaviorSeries("acquisition/speed", np.linspace(0, 1, 8), np.arange(8) * 0.5),
+                              BehaviorSeries("acquisition/position", np.round(np.linspace(0, 3, 8)),
+                                             np.arange(8) * 0.5, unit="cm")])
     refs = {t.name: t for t in C.reference_tracks(rec)}
     assert set(refs) == {"trials: type", "epochs", "States"}
     grid = np.array([0.5, 1.5, 2.5, 3.5, 4.5])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurotools.compare import is_state_series
+from neurotools.compare import is_label_series
 from neurotools.data.recording import BehaviorSeries, IntervalTable, Recording
 from neurotools.errors import UserError
 
@@ -87,8 +87,10 @@ def is_coded(series: BehaviorSeries) -> bool:
 
     Such a series (e.g. ``events`` with codes 0-61, or ``States``) has no meaningful mean or
     distance between values, so regressing on it and scoring R^2 says nothing; ``auto`` skips it.
+    A whole-number series in a physical unit (a position rounded to cm) is a quantity; see
+    :func:`neurotools.compare.is_label_series`.
     """
-    return is_state_series(np.asarray(series.data))
+    return is_label_series(series)
 
 
 def find_behavior(recording: Recording, name: str) -> BehaviorSeries | None:

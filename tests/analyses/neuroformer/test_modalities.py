@@ -38,3 +38,15 @@ def test_auto_takes_nothing_when_only_codes_are_left(recording):
 
 def test_a_coded_series_can_still_be_named(recording):
     assert find_behavior(recording, "events").name == "events"
+
+
+def test_a_rounded_quantity_in_a_physical_unit_is_not_a_code(recording):
+    """A position rounded to whole centimetres (5 levels) is predicted by ``auto``; the same
+    values without a unit would be taken for codes."""
+    from neurotools.analyses.neuroformer.modalities import is_coded
+
+    t = np.linspace(0.0, 5.0, 50)
+    rounded = np.round(np.linspace(0.0, 4.0, 50))
+    recording.behavior[1:1] = [BehaviorSeries("behavior/position", rounded, t, "timeseries", "cm")]
+    assert find_behavior(recording, "auto").name == "position"
+    assert is_coded(BehaviorSeries("behavior/position", rounded, t, "timeseries", "n/a"))
