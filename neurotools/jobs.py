@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import socket
 import threading
 import time
 import traceback
@@ -324,11 +325,29 @@ class JobStatus:
     created: float = 0.0
     updated: float = 0.0
     pid: int = 0
+    #: host name of the machine whose process ``pid`` runs the job ("" before it starts)
+    host: str = ""
 
     @property
     def finished(self) -> bool:
         """Whether the job reached done, failed or cancelled."""
         return self.state in FINAL_STATES
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _worker_is_gone(st: JobStatus) -> bool:
+    """Whether a running job's recorded worker process, on this machine, no longer exists."""
+    return (st.state == "running" and st.pid > 0 and st.host == socket.gethostname()
+            and not _process_exists(st.pid))
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -376,7 +395,7 @@ def execute_job(job_dir: str, task: Any) -> str:
     if (jd / "cancel").exists():
         _update(jd, state="cancelled", message="cancelled before it started")
         return "cancelled"
-    _update(jd, state="running", pid=os.getpid(), message="starting")
+    _update(jd, state="running", pid=os.getpid(), host=socket.gethostname(), message="starting")
     try:
         result = task.run(_JobProgress(jd))
         result.save(jd / "result")
@@ -431,7 +450,12 @@ class JobStore:
         return job_id
 
     def status(self, job_id: str) -> JobStatus:
-        """Current status; a job whose worker died is reported as failed."""
+        """Current status; a job whose worker died is reported as failed.
+
+        A job this store submitted is checked through its future. A running job that another
+        store started (before a server restart or a reload of this module) is checked through
+        the process it recorded, when that process ran on this machine.
+        """
         d = self.job_dir(job_id)
         st = _read_status(d)
         fut = self._futures.get(job_id)
@@ -441,6 +465,12 @@ class JobStore:
                 st = _update(d, state="cancelled", message="cancelled before it started")
             elif exc is not None:
                 st = _update(d, state="failed", error=f"the worker stopped ({type(exc).__name__}: {exc})")
+        elif fut is None and _worker_is_gone(st):
+            st = _read_status(d)  # it may have finished since the first read
+            if _worker_is_gone(st):
+                st = _update(d, state="failed", message="failed",
+                             error=f"the worker process ({st.pid}) ended without finishing the job: "
+                                   "the app was restarted or the process was killed while it ran")
         return st
 
     def cancel(self, job_id: str) -> None:

@@ -180,8 +180,15 @@ def test_the_jobs_processes_end_when_the_job_process_is_killed(tmp_path):
     ex = make_executor("process", max_workers=1)
     try:
         store, job = start_long_bicluster_job(tmp_path, ex)
-        os.kill(store.status(job).pid, signal.SIGKILL)     # no flag can be set now
+        # a store without the job's future (the app after a restart or a code reload) checks
+        # the worker process the job recorded: alive, so still running
+        fresh = JobStore(store.root)
+        assert fresh.status(job).state == "running"
+        pid = store.status(job).pid
+        os.kill(pid, signal.SIGKILL)                        # no flag can be set now
         assert_chains_stopped(store, job, settle_s=3.0)     # the orphaned chains ended too
+        st = fresh.status(job)
+        assert st.state == "failed" and f"worker process ({pid}) ended" in st.error, st.error
         assert store.status(job).state == "failed"
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
