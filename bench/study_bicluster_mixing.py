@@ -5,7 +5,9 @@ and records, every sweep, label-invariant scalars: the log-likelihood, the numbe
 states and of states with at least 1% of the bins, the mean trace of the two largest states'
 noise ``Q``, the mean square of the latent path and of its increments (how rough it is), the
 mean dispersion ``r``, the mean self-transition probability of the two largest states, the
-number of state switches and the HDP's global weight on unoccupied states. For each it prints
+number of state switches, the HDP's global weight on unoccupied states, the mean squared
+distance of the two largest states' ``A`` from the identity, the mean square of the loadings
+``c`` and the mean offset ``d``. For each it prints
 the integrated autocorrelation time (sweeps; Geyer-style sum of the autocorrelation until it
 first drops below 0.05), its correlation with the log-likelihood and with the number of
 occupied states, and its means over blocks of 100 sweeps.
@@ -15,7 +17,7 @@ Run::
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 0
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 2
 
-``--state-moves`` picks another kernel and ``--save traces.npz`` keeps every sweep's scalars
+``--state-moves`` picks another kernel, ``--dynamics-v0`` another prior scale ``V0`` and ``--save traces.npz`` keeps every sweep's scalars
 (for long runs: where the occupied-state count settles). ``--pool a.npz b.npz`` reads saved
 traces instead of running chains and prints, over the sweeps after ``--burn-in``, each chain's
 distribution of the state counts and the split R-hat and bulk ESS across all the chains.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +48,7 @@ from neurotools.analyses.biclustering.summaries import (  # noqa: E402
 )
 
 SCALARS = ("loglik", "occupied", "major", "trQ_main", "x_sq", "dx_sq", "r_mean", "self_trans",
-           "switches", "beta_spare")
+           "switches", "beta_spare", "A_dev", "c_sq", "d_mean")
 
 
 def autocorrelation_time(x: np.ndarray, cutoff: float = 0.05) -> float:
@@ -64,12 +67,16 @@ def autocorrelation_time(x: np.ndarray, cutoff: float = 0.05) -> float:
 
 
 def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int,
-           state_moves: str = BiclusterParams().state_moves) -> dict:
+           state_moves: str = BiclusterParams().state_moves, dynamics_v0: float | None = None,
+           ) -> dict:
     """One chain; returns a trace per scalar and the noise moves' acceptance."""
     sim = simulate_counts(SimParams(), sim_seed)
-    cfg = dataclasses.replace(model_config(BiclusterParams(state_moves=state_moves)),
-                              noise_moves=noise_moves)
+    params = BiclusterParams(state_moves=state_moves)
+    if dynamics_v0 is not None:
+        params = dataclasses.replace(params, dynamics_prior_scale=dynamics_v0)
+    cfg = dataclasses.replace(model_config(params), noise_moves=noise_moves)
     out = {k: np.empty(sweeps) for k in SCALARS}
+    t0 = time.perf_counter()
     with threadpool_limits(1, "blas"):
         chain = Chain(sim["counts"].T, cfg, np.random.default_rng([chain_seed, 0]))
         min_bins = major_state_min_bins(chain.T)
@@ -89,7 +96,12 @@ def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int,
             out["self_trans"][it] = np.mean([s.trans[k, k] for k in main])
             out["switches"][it] = np.sum(np.diff(s.states) != 0)
             out["beta_spare"][it] = s.beta[counts == 0].sum()
+            eye = np.eye(s.A.shape[1])
+            out["A_dev"][it] = np.mean([np.sum((s.A[k] - eye) ** 2) for k in main])
+            out["c_sq"][it] = np.mean(s.c ** 2)
+            out["d_mean"][it] = s.d.mean()
     out["noise_moves"] = tuple(chain.noise_moves_counts)
+    out["seconds_per_sweep"] = (time.perf_counter() - t0) / sweeps
     return out
 
 
@@ -125,6 +137,9 @@ def main() -> None:
                          "default; 0: off)")
     ap.add_argument("--state-moves", default=BiclusterParams().state_moves,
                     choices=tuple(STATE_MOVES), help="state moves of the chains")
+    ap.add_argument("--dynamics-v0", type=float, default=None,
+                    help="column covariance scale V0 of the dynamics prior (default: the "
+                         "parameter's default)")
     ap.add_argument("--save", default="",
                     help="npz file for the traces (one array per scalar and chain seed)")
     ap.add_argument("--pool", nargs="+", default=[],
@@ -140,13 +155,15 @@ def main() -> None:
           f"{args.noise_moves} rounds")
     saved = {}
     for seed in [int(v) for v in args.chain_seeds.split(",")]:
-        out = follow(seed, args.sweeps, args.sim_seed, args.noise_moves, args.state_moves)
+        out = follow(seed, args.sweeps, args.sim_seed, args.noise_moves, args.state_moves,
+                     args.dynamics_v0)
         if args.save:
             saved.update({f"{k}_{seed}": out[k] for k in SCALARS})
             np.savez_compressed(args.save, **saved)
         acc, prop = out["noise_moves"]
         print(f"\n### chain seed {seed}" + (f" (noise moves accepted {acc} of {prop})"
-                                            if prop else ""))
+                                            if prop else "")
+              + f", {out['seconds_per_sweep']:.3f} s per sweep")
         print("| scalar | autocorrelation time (sweeps) | corr. with log-lik | corr. with "
               "occupied | means per 100 sweeps |")
         print("|---|---|---|---|---|")
