@@ -61,7 +61,8 @@ class BiclusterParams(Params):
     dynamics_prior_scale: float = param(10.0, help="Column covariance scale V0 of the "
                                         "matrix-normal prior on each state's (A, b): "
                                         "V0 = scale x I (the author's code uses 1; larger "
-                                        "values make a spare state costlier).",
+                                        "values make a spare state costlier: at 100 only "
+                                        "states that many bins support remain).",
                                         low=0.0, high=1e6, low_open=True)
     starts: str = param("shared", help="Starting neuron partitions: every chain from the same "
                         "data-driven partition, or spread over K, K+1, K-1, K+2, ... clusters so "
