@@ -17,7 +17,8 @@ Run::
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 0
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 2
 
-``--state-moves`` picks another kernel, ``--dynamics-v0`` another prior scale ``V0`` and ``--save traces.npz`` keeps every sweep's scalars
+``--state-moves`` picks another kernel, ``--dynamics-v0`` another prior scale ``V0``,
+``--config FIELD=VALUE`` sets any other numeric ``ModelConfig`` field, and ``--save traces.npz`` keeps every sweep's scalars
 (for long runs: where the occupied-state count settles). ``--pool a.npz b.npz`` reads saved
 traces instead of running chains and prints, over the sweeps after ``--burn-in``, each chain's
 distribution of the state counts and the split R-hat and bulk ESS across all the chains.
@@ -68,13 +69,13 @@ def autocorrelation_time(x: np.ndarray, cutoff: float = 0.05) -> float:
 
 def follow(chain_seed: int, sweeps: int, sim_seed: int, noise_moves: int,
            state_moves: str = BiclusterParams().state_moves, dynamics_v0: float | None = None,
-           ) -> dict:
+           **config) -> dict:
     """One chain; returns a trace per scalar and the noise moves' acceptance."""
     sim = simulate_counts(SimParams(), sim_seed)
     params = BiclusterParams(state_moves=state_moves)
     if dynamics_v0 is not None:
         params = dataclasses.replace(params, dynamics_prior_scale=dynamics_v0)
-    cfg = dataclasses.replace(model_config(params), noise_moves=noise_moves)
+    cfg = dataclasses.replace(model_config(params), noise_moves=noise_moves, **config)
     out = {k: np.empty(sweeps) for k in SCALARS}
     t0 = time.perf_counter()
     with threadpool_limits(1, "blas"):
@@ -140,6 +141,8 @@ def main() -> None:
     ap.add_argument("--dynamics-v0", type=float, default=None,
                     help="column covariance scale V0 of the dynamics prior (default: the "
                          "parameter's default)")
+    ap.add_argument("--config", action="append", default=[], metavar="FIELD=VALUE",
+                    help="another ModelConfig field (float), e.g. scale_step=0.1; repeatable")
     ap.add_argument("--save", default="",
                     help="npz file for the traces (one array per scalar and chain seed)")
     ap.add_argument("--pool", nargs="+", default=[],
@@ -156,7 +159,8 @@ def main() -> None:
     saved = {}
     for seed in [int(v) for v in args.chain_seeds.split(",")]:
         out = follow(seed, args.sweeps, args.sim_seed, args.noise_moves, args.state_moves,
-                     args.dynamics_v0)
+                     args.dynamics_v0,
+                     **{k: float(v) for k, v in (c.split("=", 1) for c in args.config)})
         if args.save:
             saved.update({f"{k}_{seed}": out[k] for k in SCALARS})
             np.savez_compressed(args.save, **saved)
