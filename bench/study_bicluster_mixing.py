@@ -18,8 +18,9 @@ Run::
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 2
 
 ``--state-moves`` picks another kernel, ``--dynamics-v0`` another prior scale ``V0``,
-``--config FIELD=VALUE`` sets any other numeric ``ModelConfig`` field, and ``--save traces.npz`` keeps every sweep's scalars
-(for long runs: where the occupied-state count settles). ``--pool a.npz b.npz`` reads saved
+``--config FIELD=VALUE`` sets any other numeric ``ModelConfig`` field, and ``--save
+traces.npz`` keeps every sweep's scalars (for long runs: where the occupied-state count
+settles). ``--pool a.npz b.npz`` reads saved
 traces instead of running chains and prints, over the sweeps after ``--burn-in``, each chain's
 distribution of the state counts and the split R-hat and bulk ESS across all the chains.
 """
