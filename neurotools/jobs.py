@@ -327,6 +327,11 @@ class JobStatus:
     pid: int = 0
     #: host name of the machine whose process ``pid`` runs the job ("" before it starts)
     host: str = ""
+    #: process that queued the job in a local process pool, which dies with it (0: another
+    #: executor, whose queue may outlive the submitting process)
+    queued_by: int = 0
+    #: host name of the machine of ``queued_by``
+    queued_on: str = ""
 
     @property
     def finished(self) -> bool:
@@ -348,6 +353,12 @@ def _worker_is_gone(st: JobStatus) -> bool:
     """Whether a running job's recorded worker process, on this machine, no longer exists."""
     return (st.state == "running" and st.pid > 0 and st.host == socket.gethostname()
             and not _process_exists(st.pid))
+
+
+def _queue_is_gone(st: JobStatus) -> bool:
+    """Whether a queued job's local process pool died with the process that queued it."""
+    return (st.state == "queued" and st.queued_by > 0 and st.queued_on == socket.gethostname()
+            and not _process_exists(st.queued_by))
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -445,7 +456,11 @@ class JobStore:
         d.mkdir(parents=True)
         (d / "task.json").write_text(json.dumps(asdict(task), default=str))
         now = time.time()
-        _write_json(d / "status.json", asdict(JobStatus(job_id, task.kind, task.label, created=now, updated=now)))
+        local = isinstance(executor, ProcessPoolExecutor)
+        status = JobStatus(job_id, task.kind, task.label, created=now, updated=now,
+                           queued_by=os.getpid() if local else 0,
+                           queued_on=socket.gethostname() if local else "")
+        _write_json(d / "status.json", asdict(status))
         self._futures[job_id] = executor.submit(execute_job, str(d), task)
         return job_id
 
@@ -471,6 +486,12 @@ class JobStore:
                 st = _update(d, state="failed", message="failed",
                              error=f"the worker process ({st.pid}) ended without finishing the job: "
                                    "the app was restarted or the process was killed while it ran")
+        elif fut is None and _queue_is_gone(st):
+            st = _read_status(d)
+            if _queue_is_gone(st):
+                st = _update(d, state="failed", message="failed",
+                             error=f"the app process ({st.queued_by}) that queued the job ended "
+                                   "before the job started (the app was restarted); run it again")
         return st
 
     def cancel(self, job_id: str) -> None:

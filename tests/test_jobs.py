@@ -210,3 +210,32 @@ def test_a_bicluster_job_with_parallel_chains_reports_and_cancels_mid_chain(tmp_
         assert_chains_stopped(store, job, settle_s=0.0)   # the chains' processes are gone
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.timeout(120)
+def test_a_job_queued_by_an_app_that_has_stopped_is_failed(tmp_path):
+    """A job still queued in a local process pool when the app process that owned the pool
+    dies never runs; a store in the restarted app says so instead of showing it queued."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from neurotools.jobs import JobStore, RateSweepTask, make_executor\n"
+        "ex = make_executor('process', max_workers=1)\n"
+        "ex.submit(time.sleep, 20)\n"                      # the only worker is busy
+        f"job = JobStore({str(tmp_path / 'jobs')!r}).submit(RateSweepTask('x.nwb'), ex)\n"
+        "print(job, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        job = proc.stdout.readline().strip()
+        fresh = JobStore(tmp_path / "jobs")
+        assert fresh.status(job).state == "queued"        # its app is alive: it may still run
+        proc.kill()
+        proc.wait(10)
+        st = fresh.status(job)
+        assert st.state == "failed" and f"app process ({proc.pid}) that queued" in st.error, st
+    finally:
+        proc.kill()     # its pool's worker ends by itself once the sleep is over
