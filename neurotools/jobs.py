@@ -340,6 +340,7 @@ class JobStatus:
 
 
 def _process_exists(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (possibly another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -469,7 +470,8 @@ class JobStore:
 
         A job this store submitted is checked through its future. A running job that another
         store started (before a server restart or a reload of this module) is checked through
-        the process it recorded, when that process ran on this machine.
+        the process it recorded, when that process ran on this machine; a queued one through
+        the process whose local pool holds it (the pool ends with that process).
         """
         d = self.job_dir(job_id)
         st = _read_status(d)
