@@ -126,13 +126,20 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, app_server):
-    """A fresh page (own session) on the app's Load page."""
+def open_load_page(browser, url: str):
+    """A new browser context (its own session) with one page on the app's Load page at ``url``;
+    returns ``(context, page)``: close the context when done."""
     ctx = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
-    pg.goto(app_server.url)
+    pg.goto(url)
     pg.get_by_text("Load recordings").first.wait_for()
+    return ctx, pg
+
+
+@pytest.fixture
+def page(browser, app_server):
+    """A fresh page (own session) on the app's Load page."""
+    ctx, pg = open_load_page(browser, app_server.url)
     yield pg
     ctx.close()

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from neurotools.results_nwb import read_results
+from tests.browser.conftest import open_load_page
 
 pytestmark = pytest.mark.browser
 
@@ -77,12 +78,8 @@ def test_export_bundle_then_open_its_nwb_copy(page, browser, app_server, tmp_pat
     assert [s.result.analysis for s in read_results(copy)] == ["hmmglm"]
 
     # a second session opens only the copy and sees the stored result, not a new job
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx, other = open_load_page(browser, app_server.url)
     try:
-        other = ctx.new_page()
-        other.set_default_timeout(60_000)
-        other.goto(app_server.url)
-        other.get_by_text("Load recordings").first.wait_for()
         _upload(other, copy)
         other.get_by_text(f"Loaded {copy.name}.").wait_for()
         other.get_by_text("neurotools results stored in this file").wait_for()

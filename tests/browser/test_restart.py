@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import AppServer, chromium_or_skip
+from tests.browser.conftest import AppServer, chromium_or_skip, open_load_page
 
 BIG = "pynapple_sub-4_ses-4_ecephys+image.nwb"
 pytestmark = pytest.mark.timeout(300)
@@ -22,12 +22,8 @@ pytestmark = pytest.mark.timeout(300)
 def test_a_job_cut_off_by_a_restart_is_shown_failed(browser, nwb_dir, tmp_path):
     chromium_or_skip()
     first = AppServer(tmp_path)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx, page = open_load_page(browser, first.url)
     try:
-        page = ctx.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(first.url)
-        page.get_by_text("Load recordings").first.wait_for()
         page.locator('input[type="file"]').set_input_files(str(nwb_dir / BIG))
         page.get_by_text(f"Loaded {BIG}.").wait_for()
         page.get_by_role("link", name="Jobs").first.click()
