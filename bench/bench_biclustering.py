@@ -392,6 +392,9 @@ def main() -> None:
     ap.add_argument("--dynamics-v0", type=float, default=None,
                     help="column covariance scale V0 of the dynamics prior (recovery run; "
                          "default: the parameter's default)")
+    ap.add_argument("--offset-v0", type=float, default=None,
+                    help="the same scale for the offset column b (recovery run; default: the "
+                         "parameter's default)")
     ap.add_argument("--chain-seed", type=int, default=0, help="seed of the recovery run's chains")
     ap.add_argument("--noise-moves", type=int, default=None,
                     help="rounds of noise scale moves per iteration in the recovery runs "
@@ -474,16 +477,17 @@ def recovery(args: argparse.Namespace) -> None:
     defaults = Params()
     moves = {"": defaults.state_moves, "both": "all"}.get(args.state_moves, args.state_moves)
     v0 = defaults.dynamics_prior_scale if args.dynamics_v0 is None else args.dynamics_v0
+    v0_b = defaults.offset_prior_scale if args.offset_v0 is None else args.offset_v0
     noise = defaults.noise_moves if args.noise_moves is None else args.noise_moves
     print(f"(state moves: {moves}; noise scale moves: {noise} rounds; "
-          f"dynamics prior V0 = {v0} I)")
+          f"dynamics prior V0 = diag({v0:g} for A, {v0_b:g} for b))")
     rec = simulate(SimParams(), args.seed)
     print(f"(simulation seed {args.seed}; NB data, {args.fit_model} model fitted)")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(2) as ex:
         res = run([rec], Params(iterations=iters, burn_in=burn, chains=4, starts=args.starts,
                                 model=args.fit_model, state_moves=moves, dynamics_prior_scale=v0,
-                                noise_moves=noise),
+                                offset_prior_scale=v0_b, noise_moves=noise),
                   seed=args.chain_seed, executor=ex)
     if args.save:
         print(f"(result saved to {res.save(args.save)})")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurotools.analyses.biclustering.dynamics import (
+    ColumnScales,
     mniw_log_marginal_from_sums,
     state_cross_sums,
 )
@@ -40,7 +41,7 @@ class MniwStats:
     """Sufficient statistics of the moves of every state and their MNIW log marginals."""
 
     def __init__(self, X: np.ndarray, moves: np.ndarray, L: int, s0: float, nu_extra: float,
-                 v0: float):
+                 v0: ColumnScales):
         T, D = X.shape
         Z = np.hstack([X[:-1], np.ones((T - 1, 1))])
         Y = X[1:]
@@ -148,7 +149,7 @@ def birth_death_moves(
     max_len: int = 20,
     s0: float = 0.01,
     nu_extra: float = 2.0,
-    v0: float = 1.0,
+    v0: ColumnScales = 1.0,
 ) -> tuple[np.ndarray, int]:
     """Metropolis-Hastings birth and death moves of short states (see the module docstring).
 
@@ -169,7 +170,7 @@ def birth_death_moves(
         Proposals (each a birth or a death with probability 1/2).
     max_len : int
         Longest run (moves) that is born or dies.
-    s0, nu_extra, v0 : float
+    s0, nu_extra : float; v0 : float or (float, float)
         MNIW prior, as in :func:`.dynamics.sample_dynamics`.
 
     Returns

@@ -2,13 +2,32 @@
 
 Per regime, ``X_t = W [X_{t-1}; 1] + e``, ``W = [A b]``, ``e ~ N(0, Q)`` with prior
 ``Q ~ IW(S0, nu0)``, ``W | Q ~ MN(M0, Q, V0)``; defaults ``M0 = [I 0]``, ``V0 = I``,
-``S0 = 0.01 I``, ``nu0 = D + 2`` (the paper's choice).
+``S0 = 0.01 I``, ``nu0 = D + 2`` (the paper's choice). ``V0`` is diagonal: one scale for A's
+columns and one for the offset column b (:data:`ColumnScales`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.stats import invwishart
+
+#: column covariance scales of the MNIW prior: one scale for every column of ``W = [A b]``, or
+#: a pair (scale of A's columns, scale of the offset column b)
+ColumnScales = float | tuple[float, float]
+
+
+def column_variances(E: int, v0: ColumnScales) -> np.ndarray:
+    """Diagonal of the column covariance ``V0`` of ``W = [A b]`` (``E = D + 1`` columns)."""
+    if np.ndim(v0) == 0:
+        return np.full(E, float(v0))
+    out = np.full(E, float(v0[0]))
+    out[-1] = float(v0[1])
+    return out
+
+
+def column_precision(E: int, v0: ColumnScales) -> np.ndarray:
+    """``V0^-1``, shape (E, E), of :func:`column_variances`."""
+    return np.diag(1.0 / column_variances(E, v0))
 
 
 def state_cross_sums(onehot: np.ndarray, U: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -31,7 +50,7 @@ def sample_dynamics(
     rng: np.random.Generator,
     s0: float = 0.01,
     nu_extra: float = 2.0,
-    v0: float = 1.0,
+    v0: ColumnScales = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw (A, b, Q) of every regime given the latent path and the states.
 
@@ -44,8 +63,11 @@ def sample_dynamics(
     L : int
         Number of regimes (unused ones are drawn from the prior).
     rng : numpy.random.Generator
-    s0, nu_extra, v0 : float
-        Prior scale ``S0 = s0 I``, ``nu0 = D + nu_extra``, column covariance ``V0 = v0 I``.
+    s0, nu_extra : float
+        Prior scale ``S0 = s0 I``, ``nu0 = D + nu_extra``.
+    v0 : float or (float, float)
+        Column covariance ``V0 = v0 I``, or ``diag(v0[0], ..., v0[0], v0[1])`` (b's column
+        last).
 
     Returns
     -------
@@ -58,7 +80,7 @@ def sample_dynamics(
     Y = X[1:]
     s = states[1:]
     M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
-    V0i = np.eye(D + 1) / v0
+    V0i = column_precision(D + 1, v0)
     S0 = s0 * np.eye(D)
     nu0 = D + nu_extra
     A = np.empty((L, D, D))
@@ -89,7 +111,7 @@ def sample_path_from_prior(
     rng: np.random.Generator,
     s0: float = 0.01,
     nu_extra: float = 2.0,
-    v0: float = 1.0,
+    v0: ColumnScales = 1.0,
 ) -> np.ndarray:
     """One latent path from its prior: ``X_0 ~ N(0, I)``, every state's (A, b, Q) from the MNIW.
 
@@ -112,7 +134,8 @@ def sample_path_from_prior(
     W, chol_q = [], []
     for _ in range(L):
         chol_q.append(np.linalg.cholesky(sample_iw(s0 * np.eye(D), D + nu_extra, rng)))
-        W.append(M0 + chol_q[-1] @ rng.standard_normal((D, D + 1)) * np.sqrt(v0))
+        W.append(M0 + chol_q[-1] @ rng.standard_normal((D, D + 1))
+                 * np.sqrt(column_variances(D + 1, v0)))
     X = np.empty((T, D))
     X[0] = rng.standard_normal(D)
     for t in range(1, T):
@@ -123,7 +146,7 @@ def sample_path_from_prior(
 
 def mniw_log_marginal_from_sums(
     zz: np.ndarray, yz: np.ndarray, yy: np.ndarray, n: float, s0: float = 0.01,
-    nu_extra: float = 2.0, v0: float = 1.0
+    nu_extra: float = 2.0, v0: ColumnScales = 1.0
 ) -> float:
     """``log p(Y | Z)`` of n moves from their sums ``Z'Z`` (E, E), ``Y'Z`` (D, E), ``Y'Y`` (D, D).
 
@@ -135,7 +158,7 @@ def mniw_log_marginal_from_sums(
         return 0.0
     D = yy.shape[0]
     M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
-    V0i = np.eye(D + 1) / v0
+    V0i = column_precision(D + 1, v0)
     S0 = s0 * np.eye(D)
     nu0 = D + nu_extra
     Szz = zz + V0i
@@ -150,7 +173,7 @@ def mniw_log_marginal_from_sums(
 
 
 def mniw_log_marginal(
-    Y: np.ndarray, Z: np.ndarray, s0: float = 0.01, nu_extra: float = 2.0, v0: float = 1.0
+    Y: np.ndarray, Z: np.ndarray, s0: float = 0.01, nu_extra: float = 2.0, v0: ColumnScales = 1.0
 ) -> float:
     """``log p(Y | Z)`` of moves ``Y = W Z + e`` with ``W = [A b]`` and Q integrated out (MNIW).
 
@@ -173,7 +196,7 @@ def sample_states_collapsed(
     rng: np.random.Generator,
     s0: float = 0.01,
     nu_extra: float = 2.0,
-    v0: float = 1.0,
+    v0: ColumnScales = 1.0,
     init: np.ndarray | None = None,
 ) -> np.ndarray:
     """One collapsed Gibbs sweep over the states with every regime's (A, b, Q) integrated out.
@@ -192,7 +215,7 @@ def sample_states_collapsed(
     states : ndarray of int, shape (T,)
     trans : ndarray, shape (L, L)
     rng : numpy.random.Generator
-    s0, nu_extra, v0 : float
+    s0, nu_extra : float; v0 : float or (float, float)
         MNIW prior, as in :func:`sample_dynamics`.
     init : ndarray, shape (L,), optional
         Distribution of the first move's state (uniform if None).
@@ -213,7 +236,7 @@ def sample_states_collapsed(
     Y = X[1:]
     s = states[1:]
     M0 = np.hstack([np.eye(D), np.zeros((D, 1))])
-    V0i = np.eye(E) / v0
+    V0i = column_precision(E, v0)
     onehot = (s[:, None] == np.arange(L)[None, :]).astype(float)
     Szz = state_cross_sums(onehot, Z, Z) + V0i
     Syz = state_cross_sums(onehot, Y, Z) + M0 @ V0i

@@ -61,7 +61,8 @@ def model_config(params: BiclusterParams) -> ModelConfig:
     return ModelConfig(model=params.model, latent_dim=params.latent_dim,
                        max_states=params.max_states, neuron_prior=params.neuron_prior,
                        r_k=params.cluster_rate, hdp_kappa=params.sticky_kappa,
-                       dynamics_v0=params.dynamics_prior_scale, noise_moves=params.noise_moves,
+                       dynamics_v0=params.dynamics_prior_scale,
+                       offset_v0=params.offset_prior_scale, noise_moves=params.noise_moves,
                        **STATE_MOVES[params.state_moves])
 
 

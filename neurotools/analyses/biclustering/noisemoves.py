@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurotools.analyses.biclustering.dynamics import column_variances
 from neurotools.analyses.biclustering.kalman import log_evidence
 from neurotools.analyses.biclustering.pathbirthdeath import MniwPrior
 
@@ -34,7 +35,7 @@ def _prior_trace(A: np.ndarray, b: np.ndarray, Q: np.ndarray, prior: MniwPrior) 
     """``tr(Q^-1 S)`` of one state, ``S = S0 + (W - M0) V0^-1 (W - M0)'``, ``W = [A b]``."""
     D = Q.shape[0]
     dev = np.hstack([A - np.eye(D), b[:, None]])
-    S = prior.s0 * np.eye(D) + dev @ dev.T / prior.v0
+    S = prior.s0 * np.eye(D) + (dev / column_variances(dev.shape[1], prior.v0)) @ dev.T
     return float(np.trace(np.linalg.solve(Q, S)))
 
 

@@ -14,8 +14,8 @@ class BiclusterParams(Params):
 
     The architecture fixes ``model``, ``iterations``, ``burn_in``, ``chains``, ``latent_dim`` and
     ``max_states``; the others tune the priors and the sampler (defaults from Wei 2024, except
-    ``dynamics_prior_scale``, ``state_moves`` and ``noise_moves``: see
-    docs/analyses/biclustering.md).
+    ``dynamics_prior_scale``, ``offset_prior_scale``, ``state_moves`` and ``noise_moves``:
+    see docs/analyses/biclustering.md).
     """
 
     analysis = "bicluster"
@@ -58,12 +58,19 @@ class BiclusterParams(Params):
                              "(0: off; exact; 2 rounds cost about 1.15x the time of an "
                              "iteration and make the log-likelihood mix faster).",
                              low=0, high=20)
-    dynamics_prior_scale: float = param(10.0, help="Column covariance scale V0 of the "
-                                        "matrix-normal prior on each state's (A, b): "
-                                        "V0 = scale x I (the author's code uses 1; larger "
-                                        "values make a spare state costlier: at 100 only "
-                                        "states that many bins support remain).",
+    dynamics_prior_scale: float = param(10.0, help="Column covariance scale of the "
+                                        "matrix-normal prior on each state's transition "
+                                        "matrix A (prior sd of an entry: sqrt(scale x Q); the "
+                                        "author's code uses 1; larger values make every extra "
+                                        "state costlier: at 100 only states that many bins "
+                                        "support remain).",
                                         low=0.0, high=1e6, low_open=True)
+    offset_prior_scale: float = param(1000.0, help="The same scale for each state's offset "
+                                      "b (prior sd sqrt(scale x Q), about 3 latent units "
+                                      "at the default): a vague prior on b makes a state that "
+                                      "only fits a jump of the latents over one or two bins "
+                                      "costly, so the count of occupied states mixes.",
+                                      low=0.0, high=1e8, low_open=True)
     starts: str = param("shared", help="Starting neuron partitions: every chain from the same "
                         "data-driven partition, or spread over K, K+1, K-1, K+2, ... clusters so "
                         "that the chains' agreement tests the dependence on the start.",

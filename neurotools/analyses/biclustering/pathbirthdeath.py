@@ -47,6 +47,7 @@ from scipy.special import gammaln
 
 from neurotools.analyses.biclustering.birthdeath import neighbours, segments
 from neurotools.analyses.biclustering.dynamics import (
+    ColumnScales,
     mniw_log_marginal_from_sums,
     sample_dynamics,
 )
@@ -88,7 +89,7 @@ class MniwPrior:
 
     s0: float = 0.01
     nu_extra: float = 2.0
-    v0: float = 1.0
+    v0: ColumnScales = 1.0
 
 
 class _Problem:

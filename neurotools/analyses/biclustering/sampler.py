@@ -140,9 +140,12 @@ class ModelConfig:
     g0_rho: float = 0.95
     g0_sd: float = 0.3
     split_merge: int = 2
-    #: column covariance scale of the MNIW prior of (A, b) (``V0 = dynamics_v0 I``; 1 as in the
-    #: author's code; ``Params`` of ``neurotools run bicluster`` default to 10)
+    #: column covariance scale of the MNIW prior of A's columns (``V0 = diag(dynamics_v0, ...,
+    #: offset_v0)``; 1 as in the author's code; ``Params`` of ``neurotools run bicluster``
+    #: default to 10)
     dynamics_v0: float = 1.0
+    #: the same scale for the offset column b; None: ``dynamics_v0`` (``Params`` default 1000)
+    offset_v0: float | None = None
     #: the first move's state is a draw from the HDP global weights (else uniform)
     first_from_beta: bool = True
     #: scale moves of the latent paths with (A, b, Q) integrated out (:mod:`.scalemoves`)
@@ -155,6 +158,12 @@ class ModelConfig:
     #: random-walk Metropolis steps on log r_i after the CRT step of the dispersion
     dispersion_rw_steps: int = 4
     scale_step: float = 0.05
+
+    @property
+    def column_scales(self) -> tuple[float, float]:
+        """``(scale of A's columns, scale of b's column)`` of the MNIW prior's ``V0``."""
+        offset = self.dynamics_v0 if self.offset_v0 is None else self.offset_v0
+        return (float(self.dynamics_v0), float(offset))
 
 
 @dataclass
@@ -244,7 +253,7 @@ class Chain:
         beta = np.full(L, 1.0 / L)
         trans = sample_dirichlet(cfg.hdp_alpha * beta[None, :] + cfg.hdp_kappa * np.eye(L), rng)
         s = ChainState(z, lat, d, c, r, states, beta, trans, *(None,) * 3)
-        s.A, s.b, s.Q = sample_dynamics(self._X(s), states, L, rng, v0=cfg.dynamics_v0)
+        s.A, s.b, s.Q = sample_dynamics(self._X(s), states, L, rng, v0=cfg.column_scales)
         return s
 
     # ------------------------------------------------------------------ helpers
@@ -255,7 +264,7 @@ class Chain:
     def _draw_dynamics(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(A, b, Q) of every state from their MNIW conditional given the latents and states."""
         s = self.state
-        return sample_dynamics(self._X(s), s.states, self.L, self.rng, v0=self.cfg.dynamics_v0)
+        return sample_dynamics(self._X(s), s.states, self.L, self.rng, v0=self.cfg.column_scales)
 
     def loglik(self, log_mu: np.ndarray | None = None) -> float:
         """Log-likelihood of all counts under the current state."""
@@ -345,7 +354,7 @@ class Chain:
         if self.cfg.noise_moves:
             # (Q, latents) likewise: Q by MH with the latents integrated out
             s.Q, acc, prop = noise_scale_moves(J, h, s.states, s.A, s.b, s.Q, self.rng,
-                                               MniwPrior(v0=self.cfg.dynamics_v0),
+                                               MniwPrior(v0=self.cfg.column_scales),
                                                self.cfg.noise_step, self.cfg.noise_moves)
             self.noise_moves_counts[0] += acc
             self.noise_moves_counts[1] += prop
@@ -391,7 +400,7 @@ class Chain:
         X, s.states, accepted = path_birth_death_moves(
             self._X(s), s.states, J, h, hmm, self.rng, cfg.path_birth_death,
             cfg.birth_death_max_len, cfg.path_birth_death_margin,
-            cfg.path_birth_death_inflation, MniwPrior(v0=cfg.dynamics_v0), log_weight,
+            cfg.path_birth_death_inflation, MniwPrior(v0=cfg.column_scales), log_weight,
             jump_scores(J, h) if cfg.path_birth_death_targeted else None)
         s.lat = X.reshape(T, K, q)
         self.path_birth_death_accepted += accepted
@@ -464,18 +473,18 @@ class Chain:
         if cfg.collapsed_states:
             # (A, b, Q) integrated out; the caller redraws them from their conditional next
             s.states = sample_states_collapsed(self._X(s), s.states, s.trans, self.rng,
-                                               v0=cfg.dynamics_v0, init=init)
+                                               v0=cfg.column_scales, init=init)
         if cfg.birth_death:
             # (A, b, Q) and the transition rows integrated out: both are redrawn below / next
             s.states, accepted = birth_death_moves(
                 self._X(s), s.states, s.beta, cfg.hdp_alpha, cfg.hdp_kappa, init, self.rng,
-                cfg.birth_death, cfg.birth_death_max_len, v0=cfg.dynamics_v0)
+                cfg.birth_death, cfg.birth_death_max_len, v0=cfg.column_scales)
             self.birth_death_accepted += accepted
         if cfg.state_merges:
             # the same target: (A, b, Q) and the transition rows are redrawn below / next
             s.states, merges, splits = state_merge_split_moves(
                 self._X(s), s.states, s.beta, cfg.hdp_alpha, cfg.hdp_kappa, init, self.rng,
-                cfg.state_merges, v0=cfg.dynamics_v0)
+                cfg.state_merges, v0=cfg.column_scales)
             self.state_merges_accepted += merges
             self.state_splits_accepted += splits
         s.beta, s.trans = sample_sticky_hdp(s.states[1:], s.beta, cfg.hdp_alpha, cfg.hdp_gamma,
@@ -539,7 +548,7 @@ class Chain:
             return float(sum(g0_logpdf(lat[:, j], self.cfg.g0_rho, self.cfg.g0_sd)
                              for j in range(K)))
         return dynamics_log_marginal(lat.reshape(T, K * q), self.state.states,
-                                     self.cfg.dynamics_v0)
+                                     self.cfg.column_scales)
 
     def _label_columns(self, cand: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Laplace marginals of every neuron under candidate paths, one tuple per candidate.

@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from neurotools.analyses.biclustering.counts import nb_loglik, poisson_loglik
-from neurotools.analyses.biclustering.dynamics import mniw_log_marginal
+from neurotools.analyses.biclustering.dynamics import ColumnScales, mniw_log_marginal
 
 
-def dynamics_log_marginal(X: np.ndarray, states: np.ndarray, v0: float = 1.0) -> float:
+def dynamics_log_marginal(X: np.ndarray, states: np.ndarray, v0: ColumnScales = 1.0) -> float:
     """``log p(X | states)`` with every state's (A, b, Q) integrated out and ``X_0 ~ N(0, I)``.
 
     Parameters
@@ -35,8 +35,8 @@ def dynamics_log_marginal(X: np.ndarray, states: np.ndarray, v0: float = 1.0) ->
         Stacked latent path.
     states : ndarray of int, shape (T,)
         State of each bin (bin t's state governs the move t-1 -> t).
-    v0 : float
-        Column covariance scale of the MNIW prior (:func:`.dynamics.sample_dynamics`).
+    v0 : float or (float, float)
+        Column covariance scales of the MNIW prior (:func:`.dynamics.sample_dynamics`).
     """
     T, D = X.shape
     total = -0.5 * float(X[0] @ X[0]) - 0.5 * D * np.log(2 * np.pi)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurotools.analyses.biclustering.birthdeath import MniwStats, segments
+from neurotools.analyses.biclustering.dynamics import ColumnScales
 from neurotools.analyses.biclustering.hmm import transitions_log_marginal
 
 
@@ -67,7 +68,7 @@ def state_merge_split_moves(
     n_moves: int = 10,
     s0: float = 0.01,
     nu_extra: float = 2.0,
-    v0: float = 1.0,
+    v0: ColumnScales = 1.0,
 ) -> tuple[np.ndarray, int, int]:
     """Metropolis-Hastings merges and splits of whole states (see the module docstring).
 
@@ -86,7 +87,7 @@ def state_merge_split_moves(
     rng : numpy.random.Generator
     n_moves : int
         Proposals (each a merge or a split with probability 1/2).
-    s0, nu_extra, v0 : float
+    s0, nu_extra : float; v0 : float or (float, float)
         MNIW prior, as in :func:`.dynamics.sample_dynamics`.
 
     Returns

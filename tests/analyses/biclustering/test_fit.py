@@ -308,6 +308,9 @@ def test_state_moves_and_dynamics_prior_reach_the_sampler_and_the_recipe():
     default = model_config(Params())
     assert (default.window_moves, default.collapsed_states, default.state_sweeps,
             default.dynamics_v0) == (True, False, 2, 10.0)
+    # the offset column b has its own, vaguer scale (docs/analyses/biclustering.md)
+    assert default.column_scales == (10.0, 1000.0)
+    assert model_config(Params(offset_prior_scale=10.0)).column_scales == (10.0, 10.0)
     plain = model_config(Params(state_moves="ffbs", dynamics_prior_scale=1.0))
     assert (plain.window_moves, plain.collapsed_states, plain.state_sweeps, plain.dynamics_v0) == \
         (False, False, 2, 1.0)
@@ -319,6 +322,7 @@ def test_state_moves_and_dynamics_prior_reach_the_sampler_and_the_recipe():
     base = Params(iterations=6, burn_in=2, chains=1, max_states=3)
     runs = {moves: run([rec], Params(**{**base.to_dict(), "state_moves": moves,
                                         "dynamics_prior_scale": 5.0,
+                                        "offset_prior_scale": 50.0,
                                         "noise_moves": 1 if moves == "jumps_merges" else 0}),
                       seed=4)
             for moves in ("ffbs", "all", "jumps_merges")}
@@ -330,6 +334,7 @@ def test_state_moves_and_dynamics_prior_reach_the_sampler_and_the_recipe():
     assert runs["jumps_merges"].params["noise_moves"] == 1
     assert np.isfinite(runs["jumps_merges"].arrays["loglik_trace"]).all()
     assert runs["all"].params["dynamics_prior_scale"] == 5.0
+    assert runs["all"].params["offset_prior_scale"] == 50.0
 
 
 def test_thinning_keeps_every_neuron_over_its_whole_time_range():

@@ -23,7 +23,8 @@ from neurotools.analyses.biclustering.sampler import Chain, ChainState, ModelCon
 N, T, P, L = 3, 8, 1, 2
 Z = np.array([0, 0, 1])
 CFG = ModelConfig(latent_dim=P, max_states=L, update_labels=False, project=False,
-                  hdp_alpha=2.0, hdp_gamma=2.0, hdp_kappa=2.0, state_sweeps=1)
+                  hdp_alpha=2.0, hdp_gamma=2.0, hdp_kappa=2.0, state_sweeps=1,
+                  offset_v0=4.0)
 
 
 def _prior_state(rng):
@@ -37,7 +38,7 @@ def _prior_state(rng):
         states[t] = rng.choice(L, p=trans[states[t - 1]])
     # a one-bin path has no move, so this is an exact draw from the MNIW prior
     A, b, Q = sample_dynamics(np.zeros((1, K * q)), np.zeros(1, np.int64), L, rng,
-                              v0=CFG.dynamics_v0)
+                              v0=CFG.column_scales)
     X = np.empty((T, K * q))
     X[0] = rng.standard_normal(K * q)
     for t in range(1, T):
