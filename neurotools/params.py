@@ -189,6 +189,20 @@ class ParamSet:
             )
         return cls(**values)
 
+    @classmethod
+    def from_record(cls: type[PS], values: dict[str, Any]) -> PS:
+        """Parameters of a recorded run (a result's or recipe's ``params``, which hold every field).
+
+        A field that the record lacks was added after the run; :meth:`recorded_values` gives it
+        the value that reproduces what that run computed, where that differs from the default.
+        """
+        return cls.from_dict(cls.recorded_values(dict(values)))
+
+    @classmethod
+    def recorded_values(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Fill the fields a record from before their introduction lacks (none by default)."""
+        return values
+
     def to_dict(self) -> dict[str, Any]:
         """All parameter values as a JSON-ready dict."""
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -208,7 +208,7 @@ def rerun(recipe: dict[str, Any], inputs: Sequence[str | os.PathLike], progress:
     for name in RUN_LOCAL_PARAMS:
         if values.get(name):
             values[name] = ""
-    params = get_analysis(recipe["analysis"]).Params.from_dict(values)
+    params = get_analysis(recipe["analysis"]).Params.from_record(values)
     return run_on_files(recipe["analysis"], params, inputs, recipe["seed"],
                         device or recipe.get("device", "cpu"), progress, executor)
 

@@ -59,3 +59,15 @@ def test_round_trip_through_dict():
     assert DemoParams.from_dict(p.to_dict()) == p
     assert p.unit_indices() is None
     assert {s["name"] for s in DemoParams.spec()} >= {"n_states", "rank", "source", "bin_size"}
+
+
+def test_a_record_without_a_later_field_gets_the_value_it_was_computed_with():
+    from neurotools.analyses.biclustering import Params as BiclusterParams
+
+    old = {k: v for k, v in BiclusterParams(dynamics_prior_scale=30.0).to_dict().items()
+           if k != "offset_prior_scale"}
+    assert BiclusterParams.from_record(old).offset_prior_scale == 30.0
+    # a full record, or settings typed by a user, keep their values and the defaults
+    full = BiclusterParams(offset_prior_scale=500.0).to_dict()
+    assert BiclusterParams.from_record(full).offset_prior_scale == 500.0
+    assert BiclusterParams.from_dict({"dynamics_prior_scale": 30.0}).offset_prior_scale == 1000.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from neurotools.errors import UserError
 from neurotools.params import Params, ParamSet, param
@@ -84,6 +85,13 @@ class BiclusterParams(Params):
                 f"The 'burn_in' parameter of bicluster ({self.burn_in}) must be smaller than "
                 f"'iterations' ({self.iterations}); lower burn_in or raise iterations."
             )
+
+    @classmethod
+    def recorded_values(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Runs recorded before 2026-12-05 had one prior scale for A and b: keep it on a rerun."""
+        if "offset_prior_scale" not in values and "dynamics_prior_scale" in values:
+            values["offset_prior_scale"] = values["dynamics_prior_scale"]
+        return values
 
 
 @dataclass
