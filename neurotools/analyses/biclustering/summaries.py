@@ -315,10 +315,10 @@ def major_state_min_bins(n_bins: int) -> int:
 def major_state_count(states: np.ndarray, min_bins: int) -> int:
     """Number of states that hold at least ``min_bins`` bins of the state sequence ``states``.
 
-    With ``min_bins = 1`` this is the number of occupied states. On the paper's simulation the
-    chains mostly differ in states of one or two bins (short jumps of the latent path), which
-    dominate the occupied count; a count with ``min_bins`` at 1% of the bins leaves them out
-    (the chains can still differ in a third state of moderate size).
+    With ``min_bins = 1`` this is the number of occupied states. With a prior that lets a
+    state fit short jumps of the latent path cheaply (``offset_prior_scale`` as small as
+    ``dynamics_prior_scale``), chains differ mostly in states of one or two bins, which dominate
+    the occupied count; a count with ``min_bins`` at 1% of the bins leaves them out.
     """
     return int(np.sum(np.bincount(np.asarray(states)) >= min_bins))
 
