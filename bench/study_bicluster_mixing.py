@@ -17,7 +17,8 @@ Run::
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 0
     .venv/bin/python bench/study_bicluster_mixing.py --chain-seeds 2,3 --sweeps 1500 --noise-moves 2
 
-``--state-moves`` picks another kernel, ``--dynamics-v0`` another prior scale ``V0``,
+``--state-moves`` picks another kernel, ``--dynamics-v0`` another prior scale of A (``--config
+offset_v0=B`` that of the offset b),
 ``--config FIELD=VALUE`` sets any other numeric ``ModelConfig`` field, and ``--save
 traces.npz`` keeps every sweep's scalars (for long runs: where the occupied-state count
 settles). ``--pool a.npz b.npz`` reads saved

@@ -170,8 +170,10 @@ def birth_death_moves(
         Proposals (each a birth or a death with probability 1/2).
     max_len : int
         Longest run (moves) that is born or dies.
-    s0, nu_extra : float; v0 : float or (float, float)
+    s0, nu_extra : float
         MNIW prior, as in :func:`.dynamics.sample_dynamics`.
+    v0 : float or (float, float)
+        Column covariance scales of the same prior (:data:`.dynamics.ColumnScales`).
 
     Returns
     -------

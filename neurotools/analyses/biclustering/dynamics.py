@@ -215,8 +215,10 @@ def sample_states_collapsed(
     states : ndarray of int, shape (T,)
     trans : ndarray, shape (L, L)
     rng : numpy.random.Generator
-    s0, nu_extra : float; v0 : float or (float, float)
+    s0, nu_extra : float
         MNIW prior, as in :func:`sample_dynamics`.
+    v0 : float or (float, float)
+        Column covariance scales of the same prior (:data:`.dynamics.ColumnScales`).
     init : ndarray, shape (L,), optional
         Distribution of the first move's state (uniform if None).
 

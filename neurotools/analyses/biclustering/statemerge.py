@@ -87,8 +87,10 @@ def state_merge_split_moves(
     rng : numpy.random.Generator
     n_moves : int
         Proposals (each a merge or a split with probability 1/2).
-    s0, nu_extra : float; v0 : float or (float, float)
+    s0, nu_extra : float
         MNIW prior, as in :func:`.dynamics.sample_dynamics`.
+    v0 : float or (float, float)
+        Column covariance scales of the same prior (:data:`.dynamics.ColumnScales`).
 
     Returns
     -------
